@@ -1,0 +1,1 @@
+"""LinkedIn Ads integration service."""

@@ -1,0 +1,210 @@
+"""`linkedin-ads`: run the service, the sandbox, migrations, the demo and operator tasks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+DATA_DIR = Path(os.environ.get("LINKEDIN_ADS_DATA_DIR", ".data"))
+
+
+def migrate(database_url: str | None = None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server when missing; return its URL."""
+    import asyncpg
+
+    async def create() -> None:
+        connection = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def command_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run("app.main:create_default_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, access_log=False, proxy_headers=True)
+
+
+def command_migrate(args: argparse.Namespace) -> None:
+    migrate()
+    print("migrations applied")
+
+
+def command_sandbox(args: argparse.Namespace) -> None:
+    from app.sandbox.server import run
+
+    run(args.host, args.port)
+
+
+def command_keygen(args: argparse.Namespace) -> None:
+    from app.core.security import generate_key
+
+    print(generate_key())
+
+
+def wait_for_http(url: str, timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def start_local_stack(
+    *, service_port: int, sandbox_port: int, live_mode: bool, extra_env: dict[str, str] | None = None,
+) -> tuple[list[subprocess.Popen[bytes]], list[object], dict[str, str]]:
+    """Start embedded servers (unless URLs are set), the sandbox and the service."""
+    from app.core.embedded import EmbeddedPostgres, EmbeddedValkey
+
+    stoppers: list[object] = []
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        postgres = EmbeddedPostgres(DATA_DIR / "postgres")
+        postgres.start()
+        stoppers.append(postgres)
+        env["DATABASE_URL"] = ensure_database(postgres.url, "linkedin_ads")
+        print(f"  embedded PostgreSQL on 127.0.0.1:{postgres.port} (data in {postgres.data_dir})")
+    if not env.get("REDIS_URL"):
+        valkey = EmbeddedValkey(DATA_DIR / "valkey")
+        valkey.start()
+        stoppers.append(valkey)
+        env["REDIS_URL"] = valkey.url
+        print(f"  embedded Valkey on 127.0.0.1:{valkey.port}")
+    migrate(env["DATABASE_URL"].replace("postgresql://", "postgresql+asyncpg://"))
+    print("  migrations applied")
+
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    env.setdefault("LINKEDIN_ADS_API_BASE_URL", sandbox_url + "/rest")
+    env.setdefault("LINKEDIN_ADS_OAUTH_BASE_URL", sandbox_url + "/oauth/v2")
+    env.setdefault("LINKEDIN_ADS_REDIRECT_URI",
+                   f"http://127.0.0.1:{service_port}/v1/connections/oauth/callback")
+    env["LINKEDIN_ADS_LIVE_MODE"] = "true" if live_mode else env.get("LINKEDIN_ADS_LIVE_MODE", "false")
+    env.update(extra_env or {})
+    python = sys.executable
+    processes = [
+        subprocess.Popen([python, "-m", "app.sandbox", "--host", "127.0.0.1",  # noqa: S603
+                          "--port", str(sandbox_port)], env=env),
+        subprocess.Popen([python, "-m", "app.cli", "serve", "--host", "127.0.0.1",  # noqa: S603
+                          "--port", str(service_port)], env=env),
+    ]
+    wait_for_http(sandbox_url + "/_sandbox/state", 60)
+    wait_for_http(f"http://127.0.0.1:{service_port}/health", 60)
+    return processes, stoppers, env
+
+
+def stop_local_stack(processes: Sequence[subprocess.Popen[bytes]], stoppers: Sequence[object]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    for stopper in reversed(stoppers):
+        stopper.stop()  # type: ignore[attr-defined]
+
+
+def command_dev(args: argparse.Namespace) -> None:
+    print("Starting the LinkedIn Ads integration locally:")
+    processes, stoppers, env = start_local_stack(
+        service_port=args.port, sandbox_port=args.sandbox_port, live_mode=False)
+    try:
+        print(f"""
+Ready.
+  service   http://127.0.0.1:{args.port}   (API docs: http://127.0.0.1:{args.port}/docs)
+  health    http://127.0.0.1:{args.port}/health
+  sandbox   http://127.0.0.1:{args.sandbox_port}   (LinkedIn imitation)
+  API key   workspace "demo-workspace", key "dev-api-key" (send as Authorization: Bearer)
+  mode      dry-run (writes are synthetic) unless LINKEDIN_ADS_LIVE_MODE=true
+
+Next: `make demo` in another terminal, or start a connection:
+  curl -s -X POST http://127.0.0.1:{args.port}/v1/connections/oauth/start \\
+       -H 'Authorization: Bearer dev-api-key' -H 'Content-Type: application/json' \\
+       -d '{{"returnUrl": "http://127.0.0.1:{args.port}/docs"}}'
+and open the authorizationUrl it returns in a browser.
+Press Ctrl-C to stop everything.""", flush=True)
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        print("a child process stopped; shutting down", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+    finally:
+        stop_local_stack(processes, stoppers)
+
+
+def command_demo(args: argparse.Namespace) -> None:
+    from app.demo import run_demo_with_local_stack
+
+    sys.exit(run_demo_with_local_stack())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linkedin-ads", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=command_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        handler=command_migrate)
+
+    sandbox = commands.add_parser("sandbox", help="run the LinkedIn sandbox")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8001)
+    sandbox.set_defaults(handler=command_sandbox)
+
+    dev = commands.add_parser("dev", help="embedded servers + sandbox + service (make run)")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--sandbox-port", type=int, default=8001)
+    dev.set_defaults(handler=command_dev)
+
+    commands.add_parser("demo", help="run the main job against the sandbox").set_defaults(
+        handler=command_demo)
+    commands.add_parser("keygen", help="print a new token encryption key").set_defaults(
+        handler=command_keygen)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Listing events with a cursor; webhooks are not something LinkedIn offers."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import InvalidInputError
+from app.events import repository
+from app.events.schemas import EventOut, EventPage
+
+WEBHOOKS_UNSUPPORTED = "webhooks not supported on linkedin_ads"
+
+
+class WebhooksNotSupportedError(InvalidInputError):
+    status_code = 400
+    code = "webhooks_not_supported"
+
+
+def parse_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise InvalidInputError(f"cursor {cursor!r} is invalid; pass the nextCursor of a page")
+    return int(cursor)
+
+
+async def list_events(
+    session: AsyncSession, workspace_id: str, *, cursor: str | None, limit: int,
+    types: list[str] | None, ad_account_id: int | None,
+) -> EventPage:
+    events = await repository.list_events(
+        session, workspace_id, after_id=parse_cursor(cursor), limit=limit, types=types,
+        ad_account_id=ad_account_id,
+    )
+    items = [
+        EventOut(
+            id=event.id, type=event.type, entity_type=event.entity_type,
+            entity_id=event.entity_id,
+            ad_account_id=str(event.ad_account_id) if event.ad_account_id is not None else None,
+            message=event.message, data=event.data, occurred_at=event.occurred_at,
+        )
+        for event in events
+    ]
+    next_cursor = str(items[-1].id) if len(items) == limit else None
+    return EventPage(items=items, next_cursor=next_cursor)
+
+
+def register_webhook() -> None:
+    """LinkedIn's Marketing API has no webhooks; changes surface as events from the sync."""
+    raise WebhooksNotSupportedError(WEBHOOKS_UNSUPPORTED, operation="register_webhook")

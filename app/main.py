@@ -1,0 +1,149 @@
+"""The app factory and its lifespan: every external resource is created and closed here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.campaigns.router import router as campaigns_router
+from app.campaigns.service import CampaignService
+from app.connections.router import router as connections_router
+from app.connections.service import ConnectionService
+from app.connections.tokens import TokenService
+from app.core.auth import ApiKeyRegistry
+from app.core.database import create_engine, create_session_factory
+from app.core.errors import ServiceError
+from app.core.health import health_report
+from app.core.logging import configure_logging, request_id_var
+from app.core.metrics import MetricsMiddleware
+from app.core.middleware import RequestIdMiddleware
+from app.core.redis import create_redis
+from app.core.security import TokenCipher
+from app.core.settings import Settings, get_settings
+from app.events.router import router as events_router
+from app.idempotency.service import IdempotencyStore
+from app.linkedin.client import LinkedInClient
+from app.linkedin.oauth import OAuthClient
+from app.linkedin.transport import create_http_client
+from app.ratelimit.limiter import RateLimiter
+from app.ratelimit.router import router as ratelimit_router
+
+logger = logging.getLogger(__name__)
+
+OPERATOR_PATHS = frozenset({"/health", "/metrics"})
+
+
+def error_body(error: ServiceError) -> dict[str, object]:
+    return {"error": error.to_json(), "requestId": request_id_var.get()}
+
+
+async def service_error_handler(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ServiceError)
+    headers = {}
+    if error.retry_after_seconds is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after_seconds)))
+    if error.status_code >= 500:
+        logger.warning("request.failed", extra={"code": error.code, "operation": error.operation,
+                                                "error": error.message})
+    return JSONResponse(error_body(error), status_code=error.status_code, headers=headers)
+
+
+async def validation_error_handler(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    from app.core.errors import FieldError, InvalidInputError
+
+    fields = []
+    for problem in error.errors():
+        location = [str(part) for part in problem.get("loc", ()) if part not in ("body",)]
+        fields.append(FieldError(".".join(location) or "body", str(problem.get("msg"))))
+    summary = "; ".join(f"{item.field}: {item.message}" for item in fields)
+    invalid = InvalidInputError(f"invalid request: {summary}", fields=fields)
+    return JSONResponse(error_body(invalid), status_code=invalid.status_code)
+
+
+async def unexpected_error_handler(request: Request, error: Exception) -> Response:
+    logger.exception("request.unexpected_error", extra={"path": request.url.path})
+    internal = ServiceError("internal error; the request id identifies it in the logs")
+    return JSONResponse(error_body(internal), status_code=500)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    redis = create_redis(settings.redis_url)
+    http = create_http_client(settings)
+    limiter = RateLimiter(redis, settings)
+    linkedin = LinkedInClient(http=http, settings=settings, limiter=limiter)
+    oauth = OAuthClient(http=http, settings=settings, limiter=limiter)
+    cipher = TokenCipher(settings.linkedin_ads_token_encryption_keys)
+    tokens = TokenService(session_factory=session_factory, cipher=cipher, oauth=oauth,
+                          settings=settings)
+    idempotency = IdempotencyStore(session_factory)
+
+    state = app.state
+    state.engine, state.session_factory, state.redis = engine, session_factory, redis
+    state.http, state.limiter, state.linkedin, state.oauth = http, limiter, linkedin, oauth
+    state.tokens, state.idempotency = tokens, idempotency
+    state.connections = ConnectionService(settings=settings, linkedin=linkedin, oauth=oauth,
+                                          tokens=tokens)
+    state.campaigns = CampaignService(settings=settings, linkedin=linkedin, tokens=tokens,
+                                      idempotency=idempotency)
+    logger.info("service.started", extra={"live_mode": settings.linkedin_ads_live_mode,
+                                          "api_version": settings.linkedin_ads_api_version})
+    try:
+        yield
+    finally:
+        await http.aclose()
+        await redis.aclose()
+        await engine.dispose()
+        logger.info("service.stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="LinkedIn Ads integration",
+        version="0.1.0",
+        description="Runs LinkedIn advertising for the paid user-acquisition dashboard.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.api_keys = ApiKeyRegistry(settings)
+
+    app.add_exception_handler(ServiceError, service_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
+
+    for router in (connections_router, campaigns_router, events_router, ratelimit_router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"])
+    async def health(request: Request) -> JSONResponse:
+        """Report the process, PostgreSQL, Redis and the LinkedIn API version; 503 when down."""
+        state = request.app.state
+        status, body = await health_report(engine=state.engine, redis=state.redis,
+                                           settings=state.settings, linkedin=state.linkedin)
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    # Added last, so they wrap everything: request ids outermost, then metrics.
+    app.add_middleware(MetricsMiddleware, skip_paths=OPERATOR_PATHS)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def create_default_app() -> FastAPI:
+    """Entry point for `uvicorn --factory app.main:create_default_app`."""
+    configure_logging()
+    return create_app()
