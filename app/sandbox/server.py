@@ -1,0 +1,29 @@
+"""Run the sandbox as its own HTTP server with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from app.sandbox.app import create_app
+from app.sandbox.config import SandboxConfig
+
+logger = logging.getLogger("app.sandbox")
+
+
+def run(host: str, port: int, config: SandboxConfig | None = None) -> None:
+    """Serve the sandbox on host:port until interrupted."""
+    config = config or SandboxConfig()
+    app = create_app(config)
+    if not logger.handlers and not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    logger.info(
+        "LinkedIn sandbox listening on http://%s:%d (OAuth client_id %s)",
+        host,
+        port,
+        config.client_id,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info")
