@@ -34,7 +34,7 @@ class Environment(enum.StrEnum):
 
 
 class RateLimitTier(enum.StrEnum):
-    """LinkedIn's access tiers; `app.ratelimit.policy` holds the windows of each."""
+    """LinkedIn's access tiers; `app.ratelimit.policy` defines the windows of each."""
 
     DEVELOPMENT = "development"
     STANDARD = "standard"
