@@ -83,7 +83,8 @@ def wait_for_http(url: str, timeout: float) -> None:
 
 
 def start_local_stack(
-    *, service_port: int, sandbox_port: int, live_mode: bool, extra_env: dict[str, str] | None = None,
+    *, service_port: int, sandbox_port: int, live_mode: bool,
+    extra_env: dict[str, str] | None = None, data_dir: Path = DATA_DIR,
 ) -> tuple[list[subprocess.Popen[bytes]], list[object], dict[str, str]]:
     """Start embedded servers (unless URLs are set), the sandbox and the service."""
     from app.core.embedded import EmbeddedPostgres, EmbeddedValkey
@@ -91,13 +92,13 @@ def start_local_stack(
     stoppers: list[object] = []
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
-        postgres = EmbeddedPostgres(DATA_DIR / "postgres")
+        postgres = EmbeddedPostgres(data_dir / "postgres")
         postgres.start()
         stoppers.append(postgres)
         env["DATABASE_URL"] = ensure_database(postgres.url, "linkedin_ads")
         print(f"  embedded PostgreSQL on 127.0.0.1:{postgres.port} (data in {postgres.data_dir})")
     if not env.get("REDIS_URL"):
-        valkey = EmbeddedValkey(DATA_DIR / "valkey")
+        valkey = EmbeddedValkey(data_dir / "valkey")
         valkey.start()
         stoppers.append(valkey)
         env["REDIS_URL"] = valkey.url

@@ -86,7 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     cipher = TokenCipher(settings.linkedin_ads_token_encryption_keys)
     tokens = TokenService(session_factory=session_factory, cipher=cipher, oauth=oauth,
                           settings=settings)
-    idempotency = IdempotencyStore(session_factory)
+    idempotency = IdempotencyStore()
 
     state = app.state
     state.engine, state.session_factory, state.redis = engine, session_factory, redis

@@ -123,6 +123,7 @@ def make_settings(database_url: str, redis_url: str, sandbox_url: str, **overrid
         "linkedin_ads_scheduler_enabled": False,
         "linkedin_ads_max_retries": 3,
         "linkedin_ads_retry_max_wait_seconds": 0.2,
+        "linkedin_ads_rate_limit_tier": "standard",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

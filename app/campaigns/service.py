@@ -116,10 +116,10 @@ class CampaignService:
         idempotency_key: str,
     ) -> StoredResponse:
         operation = "create_campaign_group"
-        account = await self._account(session, workspace_id, account_id)
         payload = mapping.build_create_payload(dto, account_id, self.settings.linkedin_ads_api_version)
 
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
+            account = await self._account(session, workspace_id, account_id)
             if not self.live:
                 mapping.validate_group(payload, account_currency=account.currency,
                                        operation=operation)
@@ -148,15 +148,23 @@ class CampaignService:
 
             try:
                 group_id = await call_with_token(self.tokens, access, call)
-                entity = await self._read(access, group_id)
             except ServiceError as error:
                 raise with_dto_fields(error) from None
+            try:
+                entity = await self._read(access, group_id)
+            except ServiceError as error:
+                # The group exists now. Failing here would release the idempotency key, and a
+                # retry would create a second group, so answer with what was sent instead.
+                logger.warning("campaign_group.read_after_create_failed",
+                               extra={"ad_account_id": account_id, "campaign_group_id": group_id,
+                                      "error": error.message})
+                entity = {**payload, "id": group_id}
             logger.info("campaign_group.created", extra={"ad_account_id": account_id,
                                                          "campaign_group_id": group_id})
             return 201, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            workspace_id=workspace_id, key=idempotency_key, operation=operation,
+            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
             target=f"{account_id}", body=dto.model_dump(mode="json", exclude_unset=True),
             write=write,
         )
@@ -186,9 +194,8 @@ class CampaignService:
         self, session: AsyncSession, workspace_id: str, account_id: int, group_id: str,
         dto: CampaignUpdate, idempotency_key: str, operation: str = "update_campaign_group",
     ) -> StoredResponse:
-        account = await self._account(session, workspace_id, account_id)
-
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
+            account = await self._account(session, workspace_id, account_id)
             if is_dry_run_id(group_id):
                 urn = CAMPAIGN_GROUP_URN.format(group_id)
                 current = await dryrun.load(session, workspace_id=workspace_id,
@@ -235,7 +242,7 @@ class CampaignService:
             return 200, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            workspace_id=workspace_id, key=idempotency_key, operation=operation,
+            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
             target=f"{account_id}/{group_id}", body=dto.model_dump(mode="json", exclude_unset=True),
             write=write,
         )

@@ -77,7 +77,10 @@ class TokenService:
                 f"ad account {account_id} is not connected in this workspace; connect a "
                 "LinkedIn member who has access to it, then list /v1/ad-accounts"
             )
-        token = await self.access_token(account.connection_id)
+        connection = await repository.get_connection_by_id(session, account.connection_id)
+        if connection is None:
+            raise NotFoundError(f"connection {account.connection_id} not found")
+        token = await self._usable_token(connection)
         return AccountAccess(workspace_id, account.account_id, account.currency,
                              account.connection_id, token)
 
@@ -87,11 +90,16 @@ class TokenService:
             connection = await repository.get_connection_by_id(session, connection_id)
             if connection is None:
                 raise NotFoundError(f"connection {connection_id} not found")
-            self._check_usable(connection)
-            if not self._is_due(connection):
-                assert connection.access_token_encrypted is not None
-                return self.cipher.decrypt(connection.access_token_encrypted)
-        return await self.refresh(connection_id)
+            return await self._usable_token(connection)
+
+    async def _usable_token(self, connection: Connection) -> str:
+        self._check_usable(connection)
+        if not self._is_due(connection):
+            assert connection.access_token_encrypted is not None
+            return self.cipher.decrypt(connection.access_token_encrypted)
+        # NOTE: the refresh takes a second pooled connection (its own transaction with a row
+        # lock) while the caller may hold one; refreshes are rare, so the pool has room.
+        return await self.refresh(connection.id)
 
     def _is_due(self, connection: Connection, margin: timedelta | None = None) -> bool:
         expires_at = connection.access_token_expires_at

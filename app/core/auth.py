@@ -37,7 +37,7 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def require_workspace(request: Request) -> str:
+async def require_workspace(request: Request) -> str:
     """Return the caller's workspace id, or answer 401."""
     key = _presented_key(request)
     if not key:

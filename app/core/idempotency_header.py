@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from app.idempotency.service import StoredResponse, validate_key
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(alias="Idempotency-Key",

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, IdempotencyMismatchError, InvalidInputError, ServiceError
 from app.idempotency.models import IdempotencyRecord
@@ -60,11 +60,17 @@ def validate_key(key: str | None) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self.session_factory = session_factory
+    """Runs writes at most once per key, on the request's own session.
+
+    The store commits that session itself: the claim must be durable before anything goes
+    upstream, and a failure's outcome must survive the request's rollback. Using the request's
+    session (never a second one) keeps each request to one pooled connection, so a burst of
+    writes cannot exhaust the pool waiting on itself.
+    """
 
     async def run(
         self,
+        session: AsyncSession,
         *,
         workspace_id: str,
         key: str,
@@ -74,89 +80,110 @@ class IdempotencyStore:
         write: Callable[[bool], Awaitable[tuple[int, dict[str, Any]]]],
     ) -> StoredResponse:
         digest = fingerprint(operation, target, body)
-        now = datetime.now(UTC)
-        async with self.session_factory() as session, session.begin():
-            inserted = await session.execute(
-                insert(IdempotencyRecord)
-                .values(workspace_id=workspace_id, key=key, operation=operation,
-                        fingerprint=digest, state="in_progress",
-                        locked_until=now + timedelta(seconds=LOCK_SECONDS))
-                .on_conflict_do_nothing()
-                .returning(IdempotencyRecord.key)
-            )
-            claimed = inserted.scalar_one_or_none() is not None
-            if not claimed:
-                record = (await session.execute(
-                    select(IdempotencyRecord)
-                    .where(IdempotencyRecord.workspace_id == workspace_id,
-                           IdempotencyRecord.key == key)
-                    .with_for_update()
-                )).scalar_one()
-                if record.fingerprint != digest:
-                    raise IdempotencyMismatchError(
-                        f"Idempotency-Key {key!r} was already used for a different request "
-                        f"({record.operation}); use a new key for a new request",
-                        operation=operation,
-                    )
-                if record.state == "completed":
-                    assert record.response_status is not None and record.response_body is not None
-                    return StoredResponse(record.response_status, record.response_body, True)
-                if record.locked_until is not None and record.locked_until > now:
-                    wait = (record.locked_until - now).total_seconds()
-                    raise ConflictError(
-                        f"a request with Idempotency-Key {key!r} is still in progress; retry "
-                        "after it finishes",
-                        operation=operation, retry_after_seconds=min(wait, 5.0),
-                        reason="idempotency_in_progress",
-                    )
-                # The earlier holder died or left the outcome unknown: `write(resumed=True)`
-                # must look in LinkedIn before creating anything.
-                record.locked_until = now + timedelta(seconds=LOCK_SECONDS)
-                logger.info("idempotency.takeover", extra={"operation": operation})
+        resumed = await self._claim(session, workspace_id, key, operation, digest)
+        if isinstance(resumed, StoredResponse):
+            return resumed
 
         try:
-            status, response = await write(not claimed)
+            status, response = await write(resumed)
         except ServiceError as error:
+            await session.rollback()
             if getattr(error, "sent", False):
                 # The request may have reached LinkedIn: keep the claim for the next attempt.
-                await self._unlock(workspace_id, key)
+                await self._unlock(session, workspace_id, key)
             elif error.retryable:
-                await self._release(workspace_id, key)
+                await self._release(session, workspace_id, key)
             else:
-                await self._complete(workspace_id, key, error.status_code,
+                await self._complete(session, workspace_id, key, error.status_code,
                                      {"error": error.to_json()})
+            await session.commit()
             raise
         except BaseException:
             # Outcome unknown (cancelled, crashed): let the next attempt take over at once.
-            await self._unlock(workspace_id, key)
+            await session.rollback()
+            await self._unlock(session, workspace_id, key)
+            await session.commit()
             raise
-        await self._complete(workspace_id, key, status, response)
+        # Committed with the rest of the request; if that commit fails, the claim stays
+        # in progress and the next attempt resumes it.
+        await self._complete(session, workspace_id, key, status, response)
         return StoredResponse(status, response, False)
 
+    async def _claim(
+        self, session: AsyncSession, workspace_id: str, key: str, operation: str, digest: str
+    ) -> bool | StoredResponse:
+        """Claim the key and commit; return whether an earlier attempt is being resumed."""
+        now = datetime.now(UTC)
+        inserted = await session.execute(
+            insert(IdempotencyRecord)
+            .values(workspace_id=workspace_id, key=key, operation=operation,
+                    fingerprint=digest, state="in_progress",
+                    locked_until=now + timedelta(seconds=LOCK_SECONDS))
+            .on_conflict_do_nothing()
+            .returning(IdempotencyRecord.key)
+        )
+        if inserted.scalar_one_or_none() is not None:
+            await session.commit()
+            return False
+        record = (await session.execute(
+            select(IdempotencyRecord)
+            .where(IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key)
+            .with_for_update()
+        )).scalar_one()
+        if record.fingerprint != digest:
+            earlier_operation = record.operation
+            await session.rollback()
+            raise IdempotencyMismatchError(
+                f"Idempotency-Key {key!r} was already used for a different request "
+                f"({earlier_operation}); use a new key for a new request",
+                operation=operation,
+            )
+        if record.state == "completed":
+            assert record.response_status is not None and record.response_body is not None
+            stored = StoredResponse(record.response_status, record.response_body, True)
+            await session.rollback()
+            return stored
+        if record.locked_until is not None and record.locked_until > now:
+            wait = (record.locked_until - now).total_seconds()
+            await session.rollback()
+            raise ConflictError(
+                f"a request with Idempotency-Key {key!r} is still in progress; retry after it "
+                "finishes",
+                operation=operation, retry_after_seconds=min(wait, 5.0),
+                reason="idempotency_in_progress",
+            )
+        # The earlier holder died or left the outcome unknown: `write(resumed=True)` must look
+        # in LinkedIn before creating anything.
+        record.locked_until = now + timedelta(seconds=LOCK_SECONDS)
+        await session.commit()
+        logger.info("idempotency.takeover", extra={"operation": operation})
+        return True
+
+    @staticmethod
+    def _where(workspace_id: str, key: str) -> Any:
+        return (IdempotencyRecord.workspace_id == workspace_id) & (IdempotencyRecord.key == key)
+
     async def _complete(
-        self, workspace_id: str, key: str, status: int, body: dict[str, Any]
+        self, session: AsyncSession, workspace_id: str, key: str, status: int,
+        body: dict[str, Any],
     ) -> None:
-        async with self.session_factory() as session, session.begin():
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key)
-                .values(state="completed", response_status=status, response_body=body,
-                        completed_at=datetime.now(UTC), locked_until=None)
-            )
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(self._where(workspace_id, key))
+            .values(state="completed", response_status=status, response_body=body,
+                    completed_at=datetime.now(UTC), locked_until=None)
+        )
 
-    async def _release(self, workspace_id: str, key: str) -> None:
-        async with self.session_factory() as session, session.begin():
-            await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key,
-                    IdempotencyRecord.state == "in_progress",
-                )
+    async def _release(self, session: AsyncSession, workspace_id: str, key: str) -> None:
+        await session.execute(
+            delete(IdempotencyRecord).where(
+                self._where(workspace_id, key), IdempotencyRecord.state == "in_progress"
             )
+        )
 
-    async def _unlock(self, workspace_id: str, key: str) -> None:
-        async with self.session_factory() as session, session.begin():
-            await session.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key)
-                .values(locked_until=datetime.now(UTC))
-            )
+    async def _unlock(self, session: AsyncSession, workspace_id: str, key: str) -> None:
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(self._where(workspace_id, key))
+            .values(locked_until=datetime.now(UTC))
+        )

@@ -86,7 +86,7 @@ def build_create_payload(
 def build_patch(
     dto: CampaignUpdate, current: dict[str, Any], api_version: str
 ) -> dict[str, Any]:
-    """The `$set` map for an update; schedule and budgets are sent whole, as LinkedIn stores them."""
+    """Build the `$set` map for an update; schedule and budgets are sent whole."""
     changes: dict[str, Any] = {}
     fields = dto.model_fields_set
     _check_daily_budget(dto.daily_budget, api_version, "update_campaign_group")

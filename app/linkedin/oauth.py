@@ -130,7 +130,7 @@ class OAuthClient:
         finally:
             UPSTREAM_LATENCY.labels(operation).observe(time.perf_counter() - started)
         UPSTREAM_REQUESTS.labels(operation, f"{response.status_code // 100}xx").inc()
-        body = parse_body(response)
+        body = parse_body(response.content)
         if response.is_success:
             return body
         payload = body if isinstance(body, dict) else {}
