@@ -28,6 +28,8 @@ from app.core.security import TokenCipher
 from app.core.settings import Settings, get_settings
 from app.events.router import router as events_router
 from app.idempotency.service import IdempotencyStore
+from app.jobs.registry import register_jobs
+from app.jobs.scheduler import Scheduler
 from app.linkedin.client import LinkedInClient
 from app.linkedin.oauth import OAuthClient
 from app.linkedin.transport import create_http_client
@@ -96,11 +98,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                           tokens=tokens)
     state.campaigns = CampaignService(settings=settings, linkedin=linkedin, tokens=tokens,
                                       idempotency=idempotency)
+    # Background jobs register themselves here; each claims its work in PostgreSQL.
+    scheduler = Scheduler()
+    state.scheduler = scheduler
+    register_jobs(scheduler, state, settings)
+    if settings.linkedin_ads_scheduler_enabled:
+        scheduler.start()
     logger.info("service.started", extra={"live_mode": settings.linkedin_ads_live_mode,
                                           "api_version": settings.linkedin_ads_api_version})
     try:
         yield
     finally:
+        await scheduler.stop()
         await http.aclose()
         await redis.aclose()
         await engine.dispose()
