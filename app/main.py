@@ -80,7 +80,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
-    redis = create_redis(settings.redis_url)
+    redis = create_redis(settings.redis_url,
+                         timeout_seconds=settings.linkedin_ads_rate_limit_timeout_seconds)
     http = create_http_client(settings)
     limiter = RateLimiter(redis, settings)
     linkedin = LinkedInClient(http=http, settings=settings, limiter=limiter)
