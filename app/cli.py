@@ -48,7 +48,8 @@ def command_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     uvicorn.run("app.main:create_default_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, access_log=False, proxy_headers=True)
+                workers=args.workers, access_log=False, proxy_headers=True,
+                log_level=args.log_level.lower())
 
 
 def command_migrate(args: argparse.Namespace) -> None:
@@ -68,6 +69,34 @@ def command_keygen(args: argparse.Namespace) -> None:
     print(generate_key())
 
 
+def command_rotate_keys(args: argparse.Namespace) -> None:
+    from app.connections.keys import rotate_token_keys
+    from app.core.database import create_engine, create_session_factory
+    from app.core.security import TokenCipher
+    from app.core.settings import get_settings
+
+    settings = get_settings()
+
+    async def run():  # type: ignore[no-untyped-def]
+        engine = create_engine(settings.database_url, pool_size=1)
+        try:
+            cipher = TokenCipher(settings.linkedin_ads_token_encryption_keys)
+            return await rotate_token_keys(create_session_factory(engine), cipher)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    print(f"connections with tokens: {report.connections}")
+    print(f"tokens re-encrypted with the first key: {report.rotated}")
+    print(f"tokens already encrypted with the first key: {report.current}")
+    if report.unreadable:
+        ids = ", ".join(str(item) for item in report.unreadable)
+        print(f"connections with tokens no configured key decrypts: {len(report.unreadable)} "
+              f"({ids}); add the key that encrypted them to LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS "
+              "and run rotate-keys again", file=sys.stderr)
+        sys.exit(1)
+
+
 def wait_for_http(url: str, timeout: float) -> None:
     import httpx
 
@@ -84,7 +113,7 @@ def wait_for_http(url: str, timeout: float) -> None:
 
 def start_local_stack(
     *, service_port: int, sandbox_port: int, live_mode: bool,
-    extra_env: dict[str, str] | None = None, data_dir: Path = DATA_DIR,
+    extra_env: dict[str, str] | None = None, data_dir: Path = DATA_DIR, quiet: bool = False,
 ) -> tuple[list[subprocess.Popen[bytes]], list[object], dict[str, str]]:
     """Start embedded servers (unless URLs are set), the sandbox and the service."""
     from app.core.embedded import EmbeddedPostgres, EmbeddedValkey
@@ -111,8 +140,12 @@ def start_local_stack(
     env.setdefault("LINKEDIN_ADS_OAUTH_BASE_URL", sandbox_url + "/oauth/v2")
     env.setdefault("LINKEDIN_ADS_REDIRECT_URI",
                    f"http://127.0.0.1:{service_port}/v1/connections/oauth/callback")
+    env.setdefault("LINKEDIN_ADS_ALLOWED_RETURN_URLS",
+                   f"http://127.0.0.1:{service_port}/,http://localhost:3000/")
     env["LINKEDIN_ADS_LIVE_MODE"] = "true" if live_mode else env.get("LINKEDIN_ADS_LIVE_MODE", "false")
     env.update(extra_env or {})
+    if quiet:
+        env["LINKEDIN_ADS_LOG_LEVEL"] = "WARNING"
     python = sys.executable
     processes = [
         subprocess.Popen([python, "-m", "app.sandbox", "--host", "127.0.0.1",  # noqa: S603
@@ -180,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default=os.environ.get("LINKEDIN_ADS_LOG_LEVEL", "INFO"),
+                       help="uvicorn's and the service's log level (default: INFO)")
     serve.set_defaults(handler=command_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(
@@ -199,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
         handler=command_demo)
     commands.add_parser("keygen", help="print a new token encryption key").set_defaults(
         handler=command_keygen)
+    commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every stored token with the first of LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS",
+    ).set_defaults(handler=command_rotate_keys)
     return parser
 
 

@@ -106,13 +106,13 @@ def run_demo_with_local_stack() -> int:
     processes, stoppers, env = start_local_stack(
         service_port=dry_port, sandbox_port=sandbox_port, live_mode=False,
         extra_env={"LINKEDIN_ADS_SERVICE_API_KEYS": f"demo-workspace={DEMO_API_KEY}"},
-        data_dir=data_dir,
+        data_dir=data_dir, quiet=True,
     )
     import subprocess
 
     live_env = dict(env, LINKEDIN_ADS_LIVE_MODE="true")
     live = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",  # noqa: S603
-                             "--port", str(live_port)], env=live_env)
+                             "--port", str(live_port), "--log-level", "WARNING"], env=live_env)
     processes.append(live)
     try:
         from app.cli import wait_for_http

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.ad_sets.router import router as ad_sets_router
+from app.ad_sets.service import AdSetService
 from app.campaigns.router import router as campaigns_router
 from app.campaigns.service import CampaignService
 from app.connections.router import router as connections_router
@@ -87,8 +90,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     linkedin = LinkedInClient(http=http, settings=settings, limiter=limiter)
     oauth = OAuthClient(http=http, settings=settings, limiter=limiter)
     cipher = TokenCipher(settings.linkedin_ads_token_encryption_keys)
-    tokens = TokenService(session_factory=session_factory, cipher=cipher, oauth=oauth,
-                          settings=settings)
+    # Token refreshes get their own pool: a request holding a connection of the main pool
+    # waits for its refresh, which must never wait for that same pool.
+    token_engine = create_engine(settings.database_url,
+                                 pool_size=settings.linkedin_ads_token_pool_size)
+    tokens = TokenService(session_factory=create_session_factory(token_engine), cipher=cipher,
+                          oauth=oauth, settings=settings)
     idempotency = IdempotencyStore()
 
     state = app.state
@@ -99,6 +106,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                           tokens=tokens)
     state.campaigns = CampaignService(settings=settings, linkedin=linkedin, tokens=tokens,
                                       idempotency=idempotency)
+    state.ad_sets = AdSetService(settings=settings, linkedin=linkedin, tokens=tokens,
+                                 idempotency=idempotency)
     # Background jobs register themselves here; each claims its work in PostgreSQL.
     scheduler = Scheduler()
     state.scheduler = scheduler
@@ -113,6 +122,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await scheduler.stop()
         await http.aclose()
         await redis.aclose()
+        await token_engine.dispose()
         await engine.dispose()
         logger.info("service.stopped")
 
@@ -132,7 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
 
-    for router in (connections_router, campaigns_router, events_router, ratelimit_router):
+    for router in (connections_router, campaigns_router, ad_sets_router, events_router,
+                   ratelimit_router):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])
@@ -155,5 +166,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def create_default_app() -> FastAPI:
     """Entry point for `uvicorn --factory app.main:create_default_app`."""
-    configure_logging()
+    configure_logging(os.environ.get("LINKEDIN_ADS_LOG_LEVEL", "INFO").upper())
     return create_app()

