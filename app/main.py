@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.ad_sets.router import router as ad_sets_router
 from app.ad_sets.service import AdSetService
@@ -70,6 +71,21 @@ async def validation_error_handler(request: Request, error: Exception) -> Respon
     summary = "; ".join(f"{item.field}: {item.message}" for item in fields)
     invalid = InvalidInputError(f"invalid request: {summary}", fields=fields)
     return JSONResponse(error_body(invalid), status_code=invalid.status_code)
+
+
+async def http_error_handler(request: Request, error: Exception) -> Response:
+    """Starlette's own errors (unknown path, wrong method) in the service's error shape."""
+    assert isinstance(error, StarletteHTTPException)
+    from app.core.errors import NotFoundError
+
+    shaped = ServiceError(str(error.detail))
+    if error.status_code == 404:
+        shaped = NotFoundError(f"no route {request.method} {request.url.path}")
+    elif error.status_code == 405:
+        shaped.code = "method_not_allowed"
+    shaped.status_code = error.status_code
+    return JSONResponse(error_body(shaped), status_code=error.status_code,
+                        headers=getattr(error, "headers", None))
 
 
 async def unexpected_error_handler(request: Request, error: Exception) -> Response:
@@ -140,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(ServiceError, service_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
 
     for router in (connections_router, campaigns_router, ad_sets_router, events_router,
