@@ -13,8 +13,6 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.ad_sets.router import router as ad_sets_router
-from app.ad_sets.service import AdSetService
 from app.campaigns.router import router as campaigns_router
 from app.campaigns.service import CampaignService
 from app.connections.router import router as connections_router
@@ -106,12 +104,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     linkedin = LinkedInClient(http=http, settings=settings, limiter=limiter)
     oauth = OAuthClient(http=http, settings=settings, limiter=limiter)
     cipher = TokenCipher(settings.linkedin_ads_token_encryption_keys)
-    # Token refreshes get their own pool: a request holding a connection of the main pool
-    # waits for its refresh, which must never wait for that same pool.
-    token_engine = create_engine(settings.database_url,
-                                 pool_size=settings.linkedin_ads_token_pool_size)
-    tokens = TokenService(session_factory=create_session_factory(token_engine), cipher=cipher,
-                          oauth=oauth, settings=settings)
+    tokens = TokenService(session_factory=session_factory, cipher=cipher, oauth=oauth,
+                          settings=settings)
     idempotency = IdempotencyStore()
 
     state = app.state
@@ -122,8 +116,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                                           tokens=tokens)
     state.campaigns = CampaignService(settings=settings, linkedin=linkedin, tokens=tokens,
                                       idempotency=idempotency)
-    state.ad_sets = AdSetService(settings=settings, linkedin=linkedin, tokens=tokens,
-                                 idempotency=idempotency)
     # Background jobs register themselves here; each claims its work in PostgreSQL.
     scheduler = Scheduler()
     state.scheduler = scheduler
@@ -138,7 +130,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await scheduler.stop()
         await http.aclose()
         await redis.aclose()
-        await token_engine.dispose()
         await engine.dispose()
         logger.info("service.stopped")
 
@@ -159,8 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
 
-    for router in (connections_router, campaigns_router, ad_sets_router, events_router,
-                   ratelimit_router):
+    for router in (connections_router, campaigns_router, events_router, ratelimit_router):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])

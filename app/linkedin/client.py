@@ -1,7 +1,7 @@
 """The LinkedIn Marketing API client: headers, Rest.li methods, retries and error mapping.
 
 Every request the service sends to LinkedIn's `/rest` API goes through `LinkedInClient.send`:
-- it asks the rate limiter before each attempt, because each attempt is an upstream call;
+- it checks the rate limiter before each attempt, because each attempt is an upstream call;
 - it sends `LinkedIn-Version`, `X-Restli-Protocol-Version: 2.0.0`, `X-RestLi-Method` and, on
   writes, `Idempotency-Key` (LinkedIn ignores that header; the service deduplicates itself);
 - it tunnels a request whose query string is longer than 4,000 characters as a POST;
@@ -54,9 +54,9 @@ from app.linkedin.transport import LinkedInHttpClient, RawResponse, request_neve
 logger = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = "2.0.0"
-# LinkedIn answers 414 to query strings over 4 KB; its own client tunnels above 4,000 characters.
+# LinkedIn responds 414 to query strings over 4 KB, and its own client tunnels above 4,000.
 MAX_QUERY_LENGTH = 4000
-# Base of the exponential backoff: the n-th retry waits up to 0.5 * 2**n seconds, capped.
+# Base of the exponential backoff: retry n waits up to 0.5 * 2**(n - 1) seconds, capped.
 BACKOFF_MULTIPLIER_SECONDS = 0.5
 
 Paging = Literal["cursor", "index"]
@@ -83,7 +83,7 @@ class LinkedInResponse:
 
 @dataclass
 class ApiVersionHealth:
-    """What LinkedIn's answers showed about the configured `LinkedIn-Version`."""
+    """State of the configured `LinkedIn-Version`, as LinkedIn's last response showed it."""
 
     inactive: bool = False
     message: str | None = None
@@ -91,9 +91,9 @@ class ApiVersionHealth:
 
 @dataclass
 class BatchResult:
-    """A BATCH_GET or BATCH_PARTIAL_UPDATE answer, keyed by the string form of each id.
+    """A BATCH_GET or BATCH_PARTIAL_UPDATE response, keyed by the string form of each id.
 
-    `errors` holds one typed error per failed id, mapped like a whole-request error.
+    `errors` contains one typed error per failed id, mapped like a whole-request error.
     """
 
     results: dict[str, Any] = field(default_factory=dict)
@@ -115,7 +115,7 @@ class BatchResult:
 
 
 def created_id(response: LinkedInResponse) -> str:
-    """Return the new entity's key from a CREATE answer: x-restli-id, x-linkedin-id, Location.
+    """Return the new entity's key from a CREATE response: x-restli-id, x-linkedin-id, Location.
 
     LinkedIn may percent-encode a URN key in these headers, so it is decoded here.
     """
@@ -133,8 +133,8 @@ def created_id(response: LinkedInResponse) -> str:
         if value:
             return str(value)
     raise LinkedInServerError(
-        "LinkedIn answered the create without the new id (no x-restli-id, x-linkedin-id or "
-        "Location header)"
+        "LinkedIn's create response has no new id (no x-restli-id, x-linkedin-id or Location "
+        "header and no id in the body)"
     )
 
 
@@ -200,7 +200,7 @@ class LinkedInClient:
         idempotency_key: str | None = None,
         write: bool = False,
     ) -> LinkedInResponse:
-        """Send one logical request, with retries, and return the 2xx answer or raise.
+        """Send one logical request, with retries, and return the 2xx response or raise.
 
         `write=True` marks a request that is not idempotent (a create or an action): it is
         retried only when it certainly never reached LinkedIn, or LinkedIn throttled it.
@@ -216,7 +216,7 @@ class LinkedInClient:
         elif query:
             url = f"{url}?{query}"
         if method == "POST" and body is None:
-            # LinkedIn answers 411 to a POST without Content-Length.
+            # LinkedIn responds 411 to a POST without Content-Length.
             body = b""
 
         async def attempt() -> LinkedInResponse:
@@ -228,7 +228,7 @@ class LinkedInClient:
         try:
             return await attempt()
         except ServiceError as error:
-            if not self._should_retry(error, write) or self.settings.linkedin_ads_max_retries < 1:
+            if not self.should_retry(error, write) or self.settings.linkedin_ads_max_retries < 1:
                 raise
             first_failure = error
         return await self._retry(operation, attempt, first_failure, write)
@@ -253,7 +253,7 @@ class LinkedInClient:
             self._log_retry(operation, _outcome_error(state), state.attempt_number + 1, sleep)
 
         async for retrying in AsyncRetrying(
-            retry=retry_if_exception(lambda error: self._should_retry(error, write)),
+            retry=retry_if_exception(lambda error: self.should_retry(error, write)),
             stop=stop_after_attempt(self.settings.linkedin_ads_max_retries),
             wait=wait,
             before_sleep=before_sleep,
@@ -277,7 +277,8 @@ class LinkedInClient:
             headers["Idempotency-Key"] = idempotency_key
         return headers
 
-    def _should_retry(self, error: BaseException, write: bool) -> bool:
+    def should_retry(self, error: BaseException, write: bool) -> bool:
+        """Decide whether a failed attempt is sent again; `write` marks a create or action."""
         if isinstance(error, LinkedInThrottledError):
             if error.kind is not ThrottleKind.SHORT:
                 return False
@@ -293,8 +294,8 @@ class LinkedInClient:
     def retry_delay(self, error: BaseException | None, retry_number: int) -> float:
         """Seconds to wait before retry `retry_number` (1-based).
 
-        LinkedIn's Retry-After is honoured when present (retries with a longer one are not
-        made at all); otherwise the wait is exponential with full jitter, capped at
+        LinkedIn's Retry-After is honoured when present, and `should_retry` makes no retry
+        when it exceeds the cap. Otherwise the wait is exponential with full jitter, capped at
         `linkedin_ads_retry_max_wait_seconds`.
         """
         hint = getattr(error, "retry_after_header", None)
@@ -372,7 +373,7 @@ class LinkedInClient:
         raise failure
 
     async def _note_error(self, error: ServiceError, scope: str) -> None:
-        """Record what an error tells about the version and the quota, and log it."""
+        """Record what an error shows about the version and the quota, and log it."""
         if isinstance(error, ApiVersionError):
             self.version_health = ApiVersionHealth(inactive=True, message=error.message)
             API_VERSION_INACTIVE.set(1)
@@ -574,7 +575,7 @@ class LinkedInClient:
         scope: str,
         idempotency_key: str | None = None,
     ) -> Any:
-        """Run a Rest.li ACTION (`?action=name`) and return the answer's `value`."""
+        """Run a Rest.li ACTION (`?action=name`) and return the response's `value`."""
         response = await self.send(
             operation, "POST", path, token=token, scope=scope, params={"action": action},
             json=dict(body), restli_method="ACTION",

@@ -1,4 +1,4 @@
-"""One table from LinkedIn's error answers to the service's typed errors (`map_error`)."""
+"""One table from LinkedIn's error responses to the service's typed errors (`map_error`)."""
 
 from __future__ import annotations
 
@@ -26,13 +26,13 @@ from app.core.errors import (
     UpstreamUnavailableError,
 )
 
-# LinkedIn's tracing headers, most specific first; its support asks for them in bug reports.
+# LinkedIn's tracing headers, most specific first. LinkedIn support requests them in reports.
 REQUEST_ID_HEADERS = ("x-li-uuid", "x-li-request-id", "x-restli-request-id", "x-li-fabric")
 # LinkedIn throttles analytics at 45 million metric values per 5-minute window.
 ANALYTICS_VOLUME_WAIT = timedelta(minutes=5)
 # Retry time of a short throttle when LinkedIn sends no Retry-After (it normally sends none).
 SHORT_THROTTLE_WAIT_SECONDS = 1.0
-# A 429 for a daily quota says "... DAY limit for calls to this resource is reached."
+# The message of a 429 for a daily quota ends "... DAY limit for calls to this resource is reached."
 DAILY_QUOTA_MARKER = "day limit"
 ANALYTICS_VOLUME_MARKERS = ("45 million", "metric values")
 MAX_MESSAGE_LENGTH = 500
@@ -46,7 +46,7 @@ class ThrottleKind(enum.StrEnum):
 
 @dataclass
 class LinkedInThrottledError(QuotaExceededError):
-    """LinkedIn answered 429; only a `SHORT` throttle is worth retrying within the request."""
+    """LinkedIn responded 429. Only a `SHORT` throttle is worth retrying within the request."""
 
     kind: ThrottleKind = ThrottleKind.SHORT
     # The Retry-After header's value in seconds, when LinkedIn sent one.
@@ -55,7 +55,7 @@ class LinkedInThrottledError(QuotaExceededError):
 
 @dataclass
 class LinkedInServerError(UpstreamUnavailableError):
-    """LinkedIn answered 5xx. `sent` is True when a create may have been made anyway."""
+    """LinkedIn responded 5xx. `sent` is True when a create may have been made anyway."""
 
     sent: bool = False
     retry_after_header: float | None = None
@@ -70,7 +70,7 @@ class LinkedInTransportError(UpstreamUnavailableError):
 
 @dataclass
 class LinkedInConflictError(ConflictError):
-    """LinkedIn answered 409 (a concurrent write to the same entity)."""
+    """LinkedIn responded 409 (a concurrent write to the same entity)."""
 
 
 def parse_body(content: bytes) -> Any:
@@ -168,7 +168,7 @@ def map_error(
     *,
     now: datetime | None = None,
 ) -> ServiceError:
-    """Turn one LinkedIn error answer into the typed error the service raises.
+    """Turn one LinkedIn error response into the typed error the service raises.
 
     Every error keeps LinkedIn's status, `serviceErrorCode`, `code`, message and request id.
     `headers` must look names up case-insensitively (httpx and aiohttp headers both do).

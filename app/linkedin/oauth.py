@@ -141,20 +141,20 @@ class OAuthClient:
             message=payload.get("error_description") or payload.get("message"),
         )
         description = upstream.message or response.reason_phrase
-        error: ServiceError
+        failure: ServiceError
         if response.status_code >= 500:
-            error = UpstreamUnavailableError(
+            failure = UpstreamUnavailableError(
                 f"LinkedIn's OAuth server failed ({response.status_code})",
                 operation=operation, upstream=upstream,
             )
         elif response.status_code in (400, 401):
-            error = OAuthGrantError(
+            failure = OAuthGrantError(
                 f"LinkedIn rejected the {operation.replace('_', ' ')}: {description}",
                 operation=operation, upstream=upstream,
             )
         else:
-            error = UpstreamError(
+            failure = UpstreamError(
                 f"LinkedIn's OAuth server answered {response.status_code}: {description}",
                 operation=operation, upstream=upstream,
             )
-        raise error
+        raise failure

@@ -1,4 +1,4 @@
-"""Campaign creates through the API in live mode: repeats, reused keys, races and lost answers.
+"""Campaign creates through the API in live mode: repeats, reused keys, races and lost responses.
 
 LinkedIn (and the sandbox) ignore `Idempotency-Key`, so every guarantee here is the service's.
 """

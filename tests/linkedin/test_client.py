@@ -26,7 +26,7 @@ from app.linkedin.errors import (
     LinkedInTransportError,
     ThrottleKind,
 )
-from app.linkedin.restli import campaign_groups_search, encode_query
+from app.linkedin.restli import campaign_groups_search, creatives_criteria, encode_query
 from app.linkedin.transport import create_http_client
 from app.ratelimit.limiter import RateLimiter
 from tests.linkedin.conftest import client_settings
@@ -47,7 +47,9 @@ def group_body(account_id: int, name: str, status: str = "DRAFT") -> dict[str, A
     }
 
 
-async def requests_log(sandbox: httpx.AsyncClient, path_prefix: str = "/rest") -> list[dict[str, Any]]:
+async def requests_log(
+    sandbox: httpx.AsyncClient, path_prefix: str = "/rest"
+) -> list[dict[str, Any]]:
     response = await sandbox.get("/_sandbox/requests", params={"path_prefix": path_prefix})
     return list(response.json()["requests"])
 
@@ -104,7 +106,9 @@ async def test_urn_key_in_path(linkedin: LinkedInClient, sandbox: httpx.AsyncCli
     with pytest.raises(NotFoundError):
         await linkedin.get("get_creative", path, token=token, scope=str(account_id))
     seen = (await requests_log(sandbox))[-1]
-    assert seen["path"] == f"/rest/adAccounts/{account_id}/creatives/urn%3Ali%3AsponsoredCreative%3A120491345"
+    assert seen["path"] == (
+        f"/rest/adAccounts/{account_id}/creatives/urn%3Ali%3AsponsoredCreative%3A120491345"
+    )
 
 
 async def test_long_query_tunnelled(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
@@ -472,3 +476,38 @@ async def test_refused_create_retried(settings: Settings) -> None:
         await http.aclose()
     assert not caught.value.sent
     assert retries_counted("create_campaign_group", "connection") - before == 2
+
+
+async def test_creatives_finder(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
+                                token: str, account_id: int) -> None:
+    params = creatives_criteria(campaigns=["urn:li:sponsoredCampaign:1"],
+                                intended_statuses=["ACTIVE", "PAUSED"])
+    elements = await linkedin.find_all("list_creatives", account_path(account_id, "creatives"),
+                                       token=token, scope=str(account_id), params=params)
+    assert elements == []
+    seen = (await requests_log(sandbox))[-1]
+    assert seen["headers"]["x-restli-method"] == "FINDER"
+    assert seen["query"] == (
+        "q=criteria&campaigns=List(urn%3Ali%3AsponsoredCampaign%3A1)"
+        "&intendedStatuses=List(ACTIVE,PAUSED)&sortOrder=ASCENDING&pageSize=100"
+    )
+
+
+async def test_long_batch_update_multipart(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
+                                           token: str, account_id: int) -> None:
+    group_id = await create_group(linkedin, token, account_id, "Many")
+    changes: dict[str | int, dict[str, Any]] = {int(group_id): {"name": "Many renamed"}}
+    changes.update({900_000_000 + n: {"name": "missing"} for n in range(450)})
+    result = await linkedin.batch_partial_update(
+        "update_campaign_groups", account_path(account_id, "adCampaignGroups"), changes,
+        token=token, scope=str(account_id), idempotency_key="many")
+    assert result.results[group_id] == {"status": 204}
+    assert len(result.errors) == 450
+    seen = (await requests_log(sandbox))[-1]
+    assert seen["query"] == ""
+    assert seen["headers"]["x-http-method-override"] == "POST"
+    assert seen["headers"]["content-type"].startswith("multipart/mixed; boundary=")
+    assert seen["tunnelled_query"].startswith(f"ids=List({group_id},900000000,")
+    assert seen["body"]["entities"][group_id] == {"patch": {"$set": {"name": "Many renamed"}}}
+    renamed = await groups_named(linkedin, token, account_id, "Many renamed")
+    assert len(renamed) == 1

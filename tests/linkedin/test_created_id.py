@@ -1,4 +1,4 @@
-"""Reading the new key from a CREATE answer, including forms the sandbox does not send."""
+"""Reading the new key from a CREATE response, including forms the sandbox does not send."""
 
 from __future__ import annotations
 
@@ -36,5 +36,5 @@ def test_created_id_action_body() -> None:
 
 
 def test_created_id_missing() -> None:
-    with pytest.raises(LinkedInServerError, match="without the new id"):
+    with pytest.raises(LinkedInServerError, match="has no new id"):
         created_id(answer({"content-length": "0"}))

@@ -1,4 +1,4 @@
-"""`map_error`: LinkedIn's error answers, as documented and observed, to typed errors."""
+"""`map_error`: LinkedIn's error responses, as documented and observed, to typed errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/health` and the configured LinkedIn-Version: age warning and LinkedIn's 426 answer."""
+"""`/health` and the configured LinkedIn-Version: age warning and LinkedIn's 426 response."""
 
 from __future__ import annotations
 

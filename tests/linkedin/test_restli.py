@@ -57,7 +57,8 @@ def test_encode_value(value: object, expected: str) -> None:
         ({"param1": "v1", "param2": "v2"}, "param1=v1&param2=v2"),
         ({"pr op:1": " t?':,*!&+"}, "pr%20op%3A1=%20t%3F%27%3A%2C%2A%21%26%2B"),
         (
-            {"param1": [{"k1": "v1"}, ["e1", "e2"]], "param2": {"k2": {"k21": "v21"}, "k3": ["v3"]}},
+            {"param1": [{"k1": "v1"}, ["e1", "e2"]],
+             "param2": {"k2": {"k21": "v21"}, "k3": ["v3"]}},
             "param1=List((k1:v1),List(e1,e2))&param2=(k2:(k21:v21),k3:List(v3))",
         ),
         ({"a": None, "b": 1}, "b=1"),
@@ -72,7 +73,9 @@ def test_encode_query(params: dict[str, object], expected: str) -> None:
 def test_ad_accounts_search() -> None:
     assert encode_query(ad_accounts_search()) == "q=search"
     by_id = ad_accounts_search(ids=["urn:li:sponsoredAccount:123"])
-    assert encode_query(by_id) == "q=search&search=(id:(values:List(urn%3Ali%3AsponsoredAccount%3A123)))"
+    assert encode_query(by_id) == (
+        "q=search&search=(id:(values:List(urn%3Ali%3AsponsoredAccount%3A123)))"
+    )
     by_status = ad_accounts_search(statuses=["ACTIVE"], test=False)
     assert encode_query(by_status) == "q=search&search=(status:(values:List(ACTIVE)),test:false)"
 

@@ -1,4 +1,4 @@
-"""The retry policy as pure functions: which answers are retried, and how long to wait.
+"""The retry policy as pure functions: which responses are retried, and how long to wait.
 
 The sandbox sends no Retry-After (LinkedIn documents none), so the header cases build the error
 with `map_error` directly instead of going through HTTP.
@@ -15,8 +15,10 @@ from app.linkedin.client import LinkedInClient
 from app.linkedin.errors import LinkedInTransportError, map_error
 from tests.linkedin.conftest import client_settings
 
-SHORT = {"status": 429, "message": "Resource level throttle limit for calls to this resource is reached."}
-DAILY = {"status": 429, "message": "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."}
+SHORT = {"status": 429,
+         "message": "Resource level throttle limit for calls to this resource is reached."}
+DAILY = {"status": 429, "message": (
+    "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.")}
 
 
 @pytest.fixture
@@ -42,14 +44,14 @@ def test_full_jitter_backoff(linkedin: LinkedInClient) -> None:
 def test_retry_after_honoured(linkedin: LinkedInClient) -> None:
     throttled = error(429, SHORT, {"retry-after": "3"})
     assert linkedin.retry_delay(throttled, 1) == 3
-    assert linkedin._should_retry(throttled, write=False)
+    assert linkedin.should_retry(throttled, write=False)
     unavailable = error(503, {"message": "down"}, {"retry-after": "4"})
     assert linkedin.retry_delay(unavailable, 2) == 4
 
 
 def test_long_retry_after_not_waited(linkedin: LinkedInClient) -> None:
     throttled = error(429, SHORT, {"retry-after": "120"})
-    assert not linkedin._should_retry(throttled, write=False)
+    assert not linkedin.should_retry(throttled, write=False)
     assert throttled.retry_after_seconds == 120
     assert linkedin.retry_delay(throttled, 1) == 10
 
@@ -71,12 +73,12 @@ def test_long_retry_after_not_waited(linkedin: LinkedInClient) -> None:
 )
 def test_retried_answers(linkedin: LinkedInClient, status: int, body: dict[str, Any],
                          write: bool, retried: bool) -> None:
-    assert linkedin._should_retry(error(status, body), write) is retried
+    assert linkedin.should_retry(error(status, body), write) is retried
 
 
 def test_network_failures(linkedin: LinkedInClient) -> None:
     never_sent = LinkedInTransportError("refused", sent=False)
     maybe_sent = LinkedInTransportError("reset", sent=True)
-    assert linkedin._should_retry(never_sent, write=True)
-    assert linkedin._should_retry(maybe_sent, write=False)
-    assert not linkedin._should_retry(maybe_sent, write=True)
+    assert linkedin.should_retry(never_sent, write=True)
+    assert linkedin.should_retry(maybe_sent, write=False)
+    assert not linkedin.should_retry(maybe_sent, write=True)

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 @pytest.fixture
 async def hang_up_server() -> AsyncIterator[str]:
-    """A loopback server that reads the request line and closes without answering."""
+    """A loopback server that reads the request line and closes without responding."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readline()
