@@ -516,7 +516,15 @@ class LinkedInClient:
                     "linkedin.create_outcome_unknown",
                     extra={"operation": operation, "attempt": attempt, "error": str(error)},
                 )
-                existing = await find_existing()
+                try:
+                    existing = await find_existing()
+                except ServiceError as lookup_error:
+                    # The create may still have happened: keep it marked as sent, so the
+                    # idempotency store holds the key and a retry looks again first.
+                    error.sent = True
+                    error.message = (f"{error.message}; looking for the entity afterwards "
+                                     f"failed too ({lookup_error.message})")
+                    raise error from lookup_error
                 if existing is not None:
                     logger.info("linkedin.create_found_after_unknown_outcome",
                                 extra={"operation": operation, "entity": existing})

@@ -70,6 +70,10 @@ class Throttle(BaseModel):
 
 class Drop(BaseModel):
     when: Literal["before_commit", "after_commit"] = "after_commit"
+    # truncate: start the response, then close before its body arrives.
+    # hang: send nothing for `hang_seconds` (the client's read timeout fires first), then close.
+    mode: Literal["truncate", "hang"] = "truncate"
+    hang_seconds: float = Field(default=60.0, gt=0, le=600)
 
 
 class FaultRule(BaseModel):
@@ -80,6 +84,9 @@ class FaultRule(BaseModel):
     status: int | None = Field(default=None, ge=500, le=599)
     # Replaces the LinkedIn-shaped body of a `status` fault.
     body: dict[str, Any] | None = None
+    # Extra response headers of a `status` or `throttle` fault, e.g. a test-only Retry-After
+    # (LinkedIn itself sends none).
+    headers: dict[str, str] = Field(default_factory=dict)
     throttle: Throttle | None = None
     drop: Drop | None = None
     revoke_token: bool = False

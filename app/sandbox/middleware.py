@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.sandbox.errors import ApiError, restli_error
-from app.sandbox.faults import server_error, throttle_error
+from app.sandbox.faults import Drop, server_error, throttle_error
 from app.sandbox.protocol import version_not_active
 from app.sandbox.runtime import Sandbox
 
@@ -197,7 +197,7 @@ class SandboxMiddleware:
             logger.info("sandbox fault fires on %s %s: %s", method, entry["path"],
                         action.model_dump(exclude_none=True, exclude={"match"}))
             if action.drop is not None and action.drop.when == "before_commit":
-                await self._drop(scope, send, entry, status=200)
+                await self._drop(scope, send, entry, 200, action.drop)
                 return
             error: ApiError | None = None
             if action.status is not None:
@@ -212,7 +212,9 @@ class SandboxMiddleware:
             elif action.revoke_token:
                 self._revoke_bearer(scope)
             if error is not None:
-                await _send_error(send, error, [])
+                extra = [(key.lower().encode(), value.encode())
+                         for key, value in action.headers.items()]
+                await _send_error(send, error, extra)
                 return
         if scope["path"].startswith(GATEWAY_PREFIXES):
             gateway_error = self._gateway_error(scope, method)
@@ -226,7 +228,7 @@ class SandboxMiddleware:
                     return
                 scope, receive = tunnelled
         if action is not None and action.drop is not None:
-            await self._run_then_drop(scope, receive, send, entry)
+            await self._run_then_drop(scope, receive, send, entry, action.drop)
             return
         await self.app(scope, receive, send)
 
@@ -306,7 +308,7 @@ class SandboxMiddleware:
         return new_scope, replay
 
     async def _run_then_drop(self, scope: Scope, receive: Receive, send: Send,
-                             entry: dict[str, Any]) -> None:
+                             entry: dict[str, Any], drop: Drop) -> None:
         """Perform the request fully, then break the connection instead of sending the response."""
         status = 200
 
@@ -316,13 +318,16 @@ class SandboxMiddleware:
                 status = message["status"]
 
         await self.app(scope, receive, swallow)
-        await self._drop(scope, send, entry, status)
+        await self._drop(scope, send, entry, status, drop)
 
-    async def _drop(self, scope: Scope, send: Send, entry: dict[str, Any], status: int) -> None:
+    async def _drop(self, scope: Scope, send: Send, entry: dict[str, Any], status: int,
+                    drop: Drop) -> None:
         entry["dropped"] = True
         entry["status"] = status
-        logger.info("sandbox fault: dropping the connection of %s %s", scope["method"],
-                    entry["path"])
+        logger.info("sandbox fault: dropping the connection of %s %s (%s)", scope["method"],
+                    entry["path"], drop.mode)
+        if drop.mode == "hang":
+            await asyncio.sleep(drop.hang_seconds)
         await send(
             {
                 "type": "http.response.start",

@@ -141,3 +141,36 @@ async def test_fault_rule_invalid(sandbox: httpx.AsyncClient) -> None:
     assert response.status_code == 422
     response = await sandbox.post("/_sandbox/faults", json=[{"status": 404}])
     assert response.status_code == 422
+
+
+async def test_fault_adds_headers(sandbox_server) -> None:
+    import httpx as client_library
+
+    async with client_library.AsyncClient(base_url=sandbox_server.url, timeout=5) as admin:
+        await admin.post("/_sandbox/reset")
+        await admin.post("/_sandbox/faults", json=[{
+            "match": {"path_regex": "/rest/adAccounts"},
+            "throttle": {"kind": "short"}, "headers": {"Retry-After": "3"}}])
+        response = await admin.get("/rest/adAccounts?q=search",
+                                   headers={"LinkedIn-Version": "202402"})
+        await admin.post("/_sandbox/reset")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "3"
+
+
+async def test_hang_drop_times_out(sandbox_server) -> None:
+    import httpx as client_library
+
+    async with client_library.AsyncClient(base_url=sandbox_server.url, timeout=5) as admin:
+        await admin.post("/_sandbox/reset")
+        await admin.post("/_sandbox/faults", json=[{
+            "match": {"path_regex": "/rest/adAccounts"},
+            "drop": {"when": "before_commit", "mode": "hang", "hang_seconds": 2}}])
+        async with client_library.AsyncClient(base_url=sandbox_server.url, timeout=0.5) as short:
+            try:
+                await short.get("/rest/adAccounts?q=search", headers={"LinkedIn-Version": "202402"})
+                outcome = "answered"
+            except client_library.ReadTimeout:
+                outcome = "timed out"
+        await admin.post("/_sandbox/reset")
+    assert outcome == "timed out"
