@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 DATA_DIR = Path(os.environ.get("LINKEDIN_ADS_DATA_DIR", ".data"))
@@ -44,15 +45,28 @@ def ensure_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + "/" + name
 
 
+def check_settings() -> None:
+    """Stop with one line per bad variable instead of a traceback."""
+    from app.core.settings import SettingsError, load_settings
+
+    try:
+        load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        sys.exit(2)
+
+
 def command_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    check_settings()
     uvicorn.run("app.main:create_default_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, access_log=False, proxy_headers=True,
                 log_level=args.log_level.lower())
 
 
 def command_migrate(args: argparse.Namespace) -> None:
+    check_settings()
     migrate()
     print("migrations applied")
 
@@ -70,14 +84,14 @@ def command_keygen(args: argparse.Namespace) -> None:
 
 
 def command_rotate_keys(args: argparse.Namespace) -> None:
-    from app.connections.keys import rotate_token_keys
+    from app.connections.keys import KeyRotationReport, rotate_token_keys
     from app.core.database import create_engine, create_session_factory
     from app.core.security import TokenCipher
     from app.core.settings import get_settings
 
     settings = get_settings()
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> KeyRotationReport:
         engine = create_engine(settings.database_url, pool_size=1)
         try:
             cipher = TokenCipher(settings.linkedin_ads_token_encryption_keys)
@@ -205,6 +219,24 @@ def command_demo(args: argparse.Namespace) -> None:
     sys.exit(run_demo_with_local_stack())
 
 
+def command_sync(args: argparse.Namespace) -> None:
+    from app.analytics.cli import run_sync
+
+    sys.exit(run_sync())
+
+
+def command_backfill(args: argparse.Namespace) -> None:
+    from app.analytics.cli import run_backfill
+
+    sys.exit(run_backfill(args.account, args.start, args.end, args.workspace))
+
+
+def command_load_fx_rates(args: argparse.Namespace) -> None:
+    from app.analytics.cli import load_fx_rates
+
+    sys.exit(load_fx_rates(args.file))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linkedin-ads", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
         handler=command_demo)
     commands.add_parser("keygen", help="print a new token encryption key").set_defaults(
         handler=command_keygen)
+
+    commands.add_parser("sync", help="sync every due ad account once (analytics and events)"
+                        ).set_defaults(handler=command_sync)
+    backfill = commands.add_parser("backfill", help="pull analytics of one ad account for a range")
+    backfill.add_argument("--account", type=int, required=True, help="LinkedIn ad account id")
+    backfill.add_argument("--start", type=date.fromisoformat, required=True,
+                          help="first day, YYYY-MM-DD")
+    backfill.add_argument("--end", type=date.fromisoformat, required=True,
+                          help="last day (inclusive), YYYY-MM-DD")
+    backfill.add_argument("--workspace", help="workspace id, when several hold the account")
+    backfill.set_defaults(handler=command_backfill)
+    fx_rates = commands.add_parser(
+        "load-fx-rates", help="load USD exchange rates from a CSV with date,currency,usd_per_unit")
+    fx_rates.add_argument("file", type=Path, help="CSV file path")
+    fx_rates.set_defaults(handler=command_load_fx_rates)
     commands.add_parser(
         "rotate-keys",
         help="re-encrypt every stored token with the first of LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS",

@@ -62,3 +62,16 @@ def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_plain_postgres_url_gets_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/x")
     assert load_settings().database_url == "postgresql+asyncpg://postgres@127.0.0.1:5432/x"
+
+
+def test_serve_stops_with_variable_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "LINKEDIN_ADS_API_VERSION": "24"}
+    result = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "1"],
+                            env=env, capture_output=True, text=True, timeout=60,
+                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    assert result.returncode == 2
+    assert "LINKEDIN_ADS_API_VERSION" in result.stderr
+    assert "Traceback" not in result.stderr
