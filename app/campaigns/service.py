@@ -166,7 +166,7 @@ class CampaignService:
         return await self.idempotency.run(
             session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
             target=f"{account_id}", body=dto.model_dump(mode="json", exclude_unset=True),
-            write=write,
+            write=write, writes_upstream=self.live,
         )
 
     async def _find_created(
@@ -244,7 +244,7 @@ class CampaignService:
         return await self.idempotency.run(
             session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
             target=f"{account_id}/{group_id}", body=dto.model_dump(mode="json", exclude_unset=True),
-            write=write,
+            write=write, writes_upstream=self.live and not is_dry_run_id(group_id),
         )
 
     async def set_status(

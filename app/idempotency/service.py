@@ -78,12 +78,25 @@ class IdempotencyStore:
         target: str,
         body: Any,
         write: Callable[[bool], Awaitable[tuple[int, dict[str, Any]]]],
+        writes_upstream: bool = True,
     ) -> StoredResponse:
+        """Run `write(resumed)` once for this key, or return the stored outcome.
+
+        `writes_upstream=False` (dry-run writes) skips the separately committed claim: nothing
+        leaves the service, so the outcome is stored in the request's own transaction.
+        """
         digest = fingerprint(operation, target, body)
+        if not writes_upstream:
+            return await self._run_local(session, workspace_id, key, operation, digest, write)
         resumed = await self._claim(session, workspace_id, key, operation, digest)
         if isinstance(resumed, StoredResponse):
             return resumed
+        return await self._run_claimed(session, workspace_id, key, resumed, write)
 
+    async def _run_claimed(
+        self, session: AsyncSession, workspace_id: str, key: str, resumed: bool,
+        write: Callable[[bool], Awaitable[tuple[int, dict[str, Any]]]],
+    ) -> StoredResponse:
         try:
             status, response = await write(resumed)
         except ServiceError as error:
@@ -108,6 +121,51 @@ class IdempotencyStore:
         # in progress and the next attempt resumes it.
         await self._complete(session, workspace_id, key, status, response)
         return StoredResponse(status, response, False)
+
+    async def _run_local(
+        self, session: AsyncSession, workspace_id: str, key: str, operation: str, digest: str,
+        write: Callable[[bool], Awaitable[tuple[int, dict[str, Any]]]],
+    ) -> StoredResponse:
+        existing = await session.scalar(
+            select(IdempotencyRecord.key).where(self._where(workspace_id, key))
+        )
+        if existing is not None:
+            claimed = await self._claim(session, workspace_id, key, operation, digest)
+            if isinstance(claimed, StoredResponse):
+                return claimed
+            # The key was released or its holder died in the meantime; it is ours now.
+            return await self._run_claimed(session, workspace_id, key, claimed, write)
+        try:
+            status, response = await write(False)
+        except ServiceError as error:
+            await session.rollback()
+            if not error.retryable:
+                await self._insert_completed(session, workspace_id, key, operation, digest,
+                                             error.status_code, {"error": error.to_json()})
+                await session.commit()
+            raise
+        if await self._insert_completed(session, workspace_id, key, operation, digest, status,
+                                        response):
+            return StoredResponse(status, response, False)
+        # A concurrent duplicate stored its outcome first: drop ours and answer with that one.
+        await session.rollback()
+        stored = await self._claim(session, workspace_id, key, operation, digest)
+        assert isinstance(stored, StoredResponse)
+        return stored
+
+    async def _insert_completed(
+        self, session: AsyncSession, workspace_id: str, key: str, operation: str, digest: str,
+        status: int, body: dict[str, Any],
+    ) -> bool:
+        inserted = await session.execute(
+            insert(IdempotencyRecord)
+            .values(workspace_id=workspace_id, key=key, operation=operation, fingerprint=digest,
+                    state="completed", response_status=status, response_body=body,
+                    completed_at=datetime.now(UTC))
+            .on_conflict_do_nothing()
+            .returning(IdempotencyRecord.key)
+        )
+        return inserted.scalar_one_or_none() is not None
 
     async def _claim(
         self, session: AsyncSession, workspace_id: str, key: str, operation: str, digest: str

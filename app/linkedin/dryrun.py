@@ -11,6 +11,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.metrics import DRY_RUN_WRITES
@@ -53,13 +55,12 @@ async def save(
     session: AsyncSession, *, workspace_id: str, account_id: int, kind: str, urn: str,
     body: dict[str, Any], operation: str,
 ) -> None:
-    existing = await session.get(DryRunEntity, urn)
-    if existing is None:
-        session.add(DryRunEntity(urn=urn, workspace_id=workspace_id, account_id=account_id,
-                                 kind=kind, body=body))
-    else:
-        existing.body = body
-    await session.flush()
+    statement = insert(DryRunEntity).values(urn=urn, workspace_id=workspace_id,
+                                            account_id=account_id, kind=kind, body=body)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[DryRunEntity.urn],
+        set_={"body": statement.excluded.body, "updated_at": func.now()},
+    ))
     DRY_RUN_WRITES.labels(operation).inc()
 
 
