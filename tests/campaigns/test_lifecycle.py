@@ -181,3 +181,18 @@ async def test_list_reads_every_page(live_service: Service) -> None:
         assert response.status_code == 201
     listed = (await live_service.api.get(path)).json()
     assert len(listed) == before + 3
+
+
+async def test_dry_run_concurrent_duplicates(service: Service) -> None:
+    import asyncio
+
+    await service.connect()
+    account = await account_with(service)
+    path = f"/v1/ad-accounts/{account}/campaigns"
+    body = campaign_body()
+    responses = await asyncio.gather(*(
+        service.api.post(path, json=body, headers={"Idempotency-Key": "burst"}) for _ in range(8)))
+    assert [response.status_code for response in responses] == [201] * 8
+    assert len({response.json()["id"] for response in responses}) == 1
+    replayed = [response.headers.get("Idempotent-Replayed") for response in responses]
+    assert replayed.count(None) == 1
