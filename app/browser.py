@@ -30,16 +30,18 @@ class _FormParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {key: value or "" for key, value in attrs}
         if tag == "form":
-            self.forms.append(Form(attributes.get("action", ""),
-                                   attributes.get("method", "get").upper()))
+            self.forms.append(
+                Form(attributes.get("action", ""), attributes.get("method", "get").upper())
+            )
         elif not self.forms:
             return
         elif tag == "input":
             kind = attributes.get("type", "text").lower()
             name = attributes.get("name")
             if kind == "submit":
-                self.forms[-1].buttons.append((name or "", attributes.get("value", ""),
-                                               attributes.get("value", "")))
+                self.forms[-1].buttons.append(
+                    (name or "", attributes.get("value", ""), attributes.get("value", ""))
+                )
             elif name and (kind != "radio" or "checked" in attributes):
                 self.forms[-1].fields[name] = attributes.get("value", "")
         elif tag == "button":
@@ -63,7 +65,7 @@ def parse_forms(html: str) -> list[Form]:
 
 
 async def submit_consent(http: httpx.AsyncClient, authorization_url: str, *, approve: bool) -> str:
-    """Open the consent page, press Approve (or Cancel), and return the URL LinkedIn redirected to."""
+    """Open the consent page, press Approve (or Cancel); return where LinkedIn redirected."""
     page = await http.get(authorization_url, follow_redirects=True)
     page.raise_for_status()
     wanted = ("approve", "allow") if approve else ("cancel", "deny")
@@ -80,7 +82,8 @@ async def submit_consent(http: httpx.AsyncClient, authorization_url: str, *, app
                 else:
                     answer = await http.get(target, params=data, follow_redirects=False)
                 if answer.status_code not in (301, 302, 303, 307):
-                    raise RuntimeError(f"the consent form answered {answer.status_code}, "
-                                       "not a redirect")
+                    raise RuntimeError(
+                        f"the consent form answered {answer.status_code}, not a redirect"
+                    )
                 return urljoin(target, answer.headers["location"])
     raise RuntimeError("no Approve/Cancel button on the consent page")

@@ -12,8 +12,8 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,12 +29,17 @@ class DemoError(RuntimeError):
 
 def expect(response: httpx.Response, status: int, step: str) -> Any:
     if response.status_code != status:
-        raise DemoError(f"{step}: expected HTTP {status}, got {response.status_code}: {response.text}")
+        raise DemoError(
+            f"{step}: expected HTTP {status}, got {response.status_code}: {response.text}"
+        )
     return response.json() if response.content else None
 
 
 async def run_demo(
-    dry_run_url: str, live_url: str, *, api_key: str = DEMO_API_KEY,
+    dry_run_url: str,
+    live_url: str,
+    *,
+    api_key: str = DEMO_API_KEY,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Drive both services (dry-run and live, sharing one database) and return what was made."""
@@ -45,52 +50,84 @@ async def run_demo(
         httpx.AsyncClient(timeout=30) as browser,
     ):
         say("1. connect: ask the service for LinkedIn's authorization URL")
-        start = expect(await dry.post("/v1/connections/oauth/start",
-                                      json={"returnUrl": dry_run_url + "/docs"}), 200, "start")
+        start = expect(
+            await dry.post(
+                "/v1/connections/oauth/start", json={"returnUrl": dry_run_url + "/docs"}
+            ),
+            200,
+            "start",
+        )
         say(f"   open {start['authorizationUrl'][:90]}...")
         callback = await submit_consent(browser, start["authorizationUrl"], approve=True)
         say("   approved on the sandbox's consent page; LinkedIn redirects to our callback")
         finished = await browser.get(callback, follow_redirects=False)
-        if finished.status_code != 303 or "linkedin_ads=connected" not in finished.headers.get("location", ""):
-            raise DemoError(f"callback failed: {finished.status_code} {finished.headers.get('location')}")
+        if finished.status_code != 303 or "linkedin_ads=connected" not in finished.headers.get(
+            "location", ""
+        ):
+            raise DemoError(
+                f"callback failed: {finished.status_code} {finished.headers.get('location')}"
+            )
         say(f"   connected; the browser goes back to {finished.headers['location']}")
 
         say("2. list ad accounts captured from /adAccounts?q=search")
         accounts = expect(await dry.get("/v1/ad-accounts"), 200, "list accounts")
         for account in accounts:
-            say(f"   {account['id']:>10}  {account['currency']}  {account['status']:<8} "
-                f"{'test ' if account['test'] else ''}{account['name']}")
+            say(
+                f"   {account['id']:>10}  {account['currency']}  {account['status']:<8} "
+                f"{'test ' if account['test'] else ''}{account['name']}"
+            )
         usd = next(a for a in accounts if a["currency"] == "USD" and a["status"] == "ACTIVE")
         path = f"/v1/ad-accounts/{usd['id']}/campaigns"
         start_time = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
         end_time = (datetime.now(UTC) + timedelta(days=30)).isoformat()
-        body = {"name": "Demo Q1 acquisition", "status": "PAUSED", "startTime": start_time,
-                "endTime": end_time, "lifetimeBudget": "2500.00"}
+        body = {
+            "name": "Demo Q1 acquisition",
+            "status": "PAUSED",
+            "startTime": start_time,
+            "endTime": end_time,
+            "lifetimeBudget": "2500.00",
+        }
 
         say("3. create a campaign in dry-run mode (nothing reaches LinkedIn)")
-        dry_created = expect(await dry.post(path, json=body,
-                                            headers={"Idempotency-Key": uuid.uuid4().hex}),
-                             201, "dry-run create")
+        dry_created = expect(
+            await dry.post(path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex}),
+            201,
+            "dry-run create",
+        )
         say(f"   id {dry_created['id']}  dryRun={str(dry_created['dryRun']).lower()}")
 
         say("4. live mode: create, rename, pause, resume, archive")
-        created = expect(await live.post(path, json=body,
-                                         headers={"Idempotency-Key": uuid.uuid4().hex}),
-                         201, "live create")
+        created = expect(
+            await live.post(path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex}),
+            201,
+            "live create",
+        )
         campaign = f"{path}/{created['id']}"
-        say(f"   created {created['urn']} status={created['status']} dryRun={str(created['dryRun']).lower()}")
-        renamed = expect(await live.patch(campaign, json={"name": "Demo Q1 acquisition (renamed)"}),
-                         200, "rename")
+        say(
+            f"   created {created['urn']} status={created['status']} "
+            f"dryRun={str(created['dryRun']).lower()}"
+        )
+        renamed = expect(
+            await live.patch(campaign, json={"name": "Demo Q1 acquisition (renamed)"}),
+            200,
+            "rename",
+        )
         say(f"   renamed to {renamed['name']!r}")
-        for action, status in (("resume", "ACTIVE"), ("pause", "PAUSED"), ("resume", "ACTIVE"),
-                               ("archive", "ARCHIVED")):
+        for action, status in (
+            ("resume", "ACTIVE"),
+            ("pause", "PAUSED"),
+            ("resume", "ACTIVE"),
+            ("archive", "ARCHIVED"),
+        ):
             changed = expect(await live.post(f"{campaign}/{action}"), 200, action)
             if changed["status"] != status:
                 raise DemoError(f"{action}: status is {changed['status']}, expected {status}")
             say(f"   {action:<8} -> {changed['status']}")
         final = expect(await live.get(campaign), 200, "get")
-        say(f"5. done: LinkedIn now holds {final['urn']} as {final['status']} "
-            f"(version {final['version']})")
+        say(
+            f"5. done: LinkedIn now holds {final['urn']} as {final['status']} "
+            f"(version {final['version']})"
+        )
         return {"dry_run": dry_created, "live": final, "accounts": accounts}
 
 
@@ -104,15 +141,31 @@ def run_demo_with_local_stack() -> int:
     # A folder of its own, so the demo can run while `make run` uses `.data/`.
     data_dir = Path(tempfile.mkdtemp(prefix="linkedin-ads-demo-"))
     processes, stoppers, env = start_local_stack(
-        service_port=dry_port, sandbox_port=sandbox_port, live_mode=False,
+        service_port=dry_port,
+        sandbox_port=sandbox_port,
+        live_mode=False,
         extra_env={"LINKEDIN_ADS_SERVICE_API_KEYS": f"demo-workspace={DEMO_API_KEY}"},
-        data_dir=data_dir, quiet=True,
+        data_dir=data_dir,
+        quiet=True,
     )
     import subprocess
 
     live_env = dict(env, LINKEDIN_ADS_LIVE_MODE="true")
-    live = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",  # noqa: S603
-                             "--port", str(live_port), "--log-level", "WARNING"], env=live_env)
+    live = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(live_port),
+            "--log-level",
+            "WARNING",
+        ],
+        env=live_env,
+    )
     processes.append(live)
     try:
         from app.cli import wait_for_http

@@ -26,18 +26,27 @@ CREATE_BODY = {
 
 
 async def seed_account(database_url: str) -> None:
-    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    connection = await asyncpg.connect(
+        database_url.replace("postgresql+asyncpg://", "postgresql://")
+    )
     try:
-        await connection.execute("TRUNCATE connections, ad_accounts, idempotency_records, "
-                                  "dry_run_entities CASCADE")
+        await connection.execute(
+            "TRUNCATE connections, ad_accounts, idempotency_records, dry_run_entities CASCADE"
+        )
         connection_id = uuid.uuid4()
         await connection.execute(
             "INSERT INTO connections (id, workspace_id, status, scopes, created_at, updated_at) "
-            "VALUES ($1, 'bench', 'active', 'r_ads rw_ads', now(), now())", connection_id)
+            "VALUES ($1, 'bench', 'active', 'r_ads rw_ads', now(), now())",
+            connection_id,
+        )
         await connection.execute(
             "INSERT INTO ad_accounts (id, workspace_id, connection_id, account_id, name, currency,"
             " status, test, created_at, updated_at) VALUES ($1, 'bench', $2, $3, 'Bench', 'USD',"
-            " 'ACTIVE', false, now(), now())", uuid.uuid4(), connection_id, ACCOUNT_ID)
+            " 'ACTIVE', false, now(), now())",
+            uuid.uuid4(),
+            connection_id,
+            ACCOUNT_ID,
+        )
     finally:
         await connection.close()
 
@@ -52,8 +61,17 @@ def service_env(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-UVICORN = ["-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning",
-           "--no-access-log"]
+UVICORN = [
+    "-m",
+    "uvicorn",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--log-level",
+    "warning",
+    "--no-access-log",
+]
 
 
 def run() -> list[dict[str, Any]]:
@@ -66,30 +84,62 @@ def run() -> list[dict[str, Any]]:
         env = service_env(database_url, redis_url)
         auth = {"Authorization": f"Bearer {API_KEY}"}
 
-        with server_process(UVICORN + ["bench.apps:bare_app"]) as (bare_url, bare_pid):
+        with server_process([*UVICORN, "bench.apps:bare_app"]) as (bare_url, bare_pid):
             bare_rss = rss_kib(bare_pid)
-            bare_create = asyncio.run(load(bare_url + "/echo", method="POST",
-                                           json_bodies=[CREATE_BODY], expect_status=201))
+            bare_create = asyncio.run(
+                load(
+                    bare_url + "/echo", method="POST", json_bodies=[CREATE_BODY], expect_status=201
+                )
+            )
             bare_ping = asyncio.run(load(bare_url + "/ping"))
-        with server_process(UVICORN + ["--factory", "bench.apps:service_with_ping"], env) as (
-            service_url, service_pid
+        with server_process([*UVICORN, "--factory", "bench.apps:service_with_ping"], env) as (
+            service_url,
+            service_pid,
         ):
             time.sleep(1.0)
             service_rss = rss_kib(service_pid)
-            created = asyncio.run(load(
-                f"{service_url}/v1/ad-accounts/{ACCOUNT_ID}/campaigns", method="POST",
-                json_bodies=[CREATE_BODY], headers=auth, expect_status=201))
+            created = asyncio.run(
+                load(
+                    f"{service_url}/v1/ad-accounts/{ACCOUNT_ID}/campaigns",
+                    method="POST",
+                    json_bodies=[CREATE_BODY],
+                    headers=auth,
+                    expect_status=201,
+                )
+            )
             stacked_ping = asyncio.run(load(service_url + "/bench/ping", headers=auth))
 
         if created.errors or stacked_ping.errors:
-            raise RuntimeError(f"benchmark requests failed: {created.errors} creates, "
-                               f"{stacked_ping.errors} pings")
-        results.append(entry("dry-run create campaign, requests/s vs bare FastAPI POST",
-                             created.per_second, bare_create.per_second, ">= 0.75", "req/s"))
-        results.append(entry("middleware stack (metrics, request id, auth), requests/s vs none",
-                             stacked_ping.per_second, bare_ping.per_second, ">= 0.9", "req/s"))
-        results.append(entry("idle worker RSS vs bare FastAPI with the same imports",
-                             service_rss / 1024, bare_rss / 1024, "<= 1.25", "MiB"))
+            raise RuntimeError(
+                f"benchmark requests failed: {created.errors} creates, {stacked_ping.errors} pings"
+            )
+        results.append(
+            entry(
+                "dry-run create campaign, requests/s vs bare FastAPI POST",
+                created.per_second,
+                bare_create.per_second,
+                ">= 0.75",
+                "req/s",
+            )
+        )
+        results.append(
+            entry(
+                "middleware stack (metrics, request id, auth), requests/s vs none",
+                stacked_ping.per_second,
+                bare_ping.per_second,
+                ">= 0.9",
+                "req/s",
+            )
+        )
+        results.append(
+            entry(
+                "idle worker RSS vs bare FastAPI with the same imports",
+                service_rss / 1024,
+                bare_rss / 1024,
+                "<= 1.25",
+                "MiB",
+            )
+        )
     return results
 
 

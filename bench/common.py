@@ -22,8 +22,14 @@ from app.core.embedded import EmbeddedPostgres, EmbeddedValkey, find_free_port
 
 def entry(name: str, value: float, baseline: float, goal: str, unit: str = "") -> dict[str, Any]:
     ratio = value / baseline if baseline else float("inf")
-    return {"name": name, "value": round(value, 3), "baseline": round(baseline, 3),
-            "ratio": round(ratio, 3), "goal": goal, "unit": unit}
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "baseline": round(baseline, 3),
+        "ratio": round(ratio, 3),
+        "goal": goal,
+        "unit": unit,
+    }
 
 
 @contextlib.contextmanager
@@ -45,8 +51,9 @@ def backing_servers() -> Iterator[tuple[str, str]]:
             valkey.start()
             stoppers.append(valkey)
             redis = valkey.url
-        database = ensure_database(database.replace("postgresql://", "postgresql+asyncpg://"),
-                                   "linkedin_ads_bench")
+        database = ensure_database(
+            database.replace("postgresql://", "postgresql+asyncpg://"), "linkedin_ads_bench"
+        )
         try:
             yield database, redis
         finally:
@@ -55,13 +62,18 @@ def backing_servers() -> Iterator[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def server_process(arguments: list[str], env: dict[str, str] | None = None,
-                   health_path: str = "/health") -> Iterator[tuple[str, int]]:
+def server_process(
+    arguments: list[str], env: dict[str, str] | None = None, health_path: str = "/health"
+) -> Iterator[tuple[str, int]]:
     """Run `python -m ...arguments` with `{port}` filled in; yield (base URL, pid)."""
     port = find_free_port()
     command = [sys.executable, *[part.replace("{port}", str(port)) for part in arguments]]
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})},  # noqa: S603
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -72,8 +84,10 @@ def server_process(arguments: list[str], env: dict[str, str] | None = None,
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{arguments} did not start: "
-                                   f"{process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+                raise RuntimeError(
+                    f"{arguments} did not start: "
+                    f"{process.stderr.read().decode()[-2000:] if process.stderr else ''}"
+                )
             time.sleep(0.2)
         yield url, process.pid
     finally:
@@ -97,9 +111,15 @@ class LoadResult:
 
 
 async def load(
-    url: str, *, method: str = "GET", json_bodies: list[Any] | None = None,
-    headers: dict[str, str] | None = None, concurrency: int = 50, seconds: float = 4.0,
-    warmup_seconds: float = 0.5, expect_status: int = 200,
+    url: str,
+    *,
+    method: str = "GET",
+    json_bodies: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+    concurrency: int = 50,
+    seconds: float = 4.0,
+    warmup_seconds: float = 0.5,
+    expect_status: int = 200,
 ) -> LoadResult:
     """Keep `concurrency` requests in flight for `seconds`; count answers and latencies."""
     latencies: list[float] = []
@@ -107,6 +127,7 @@ async def load(
     counter = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
         async def worker(deadline: float, record: bool) -> None:
             nonlocal errors, counter
             while time.perf_counter() < deadline:
@@ -120,8 +141,9 @@ async def load(
                     latencies.append(time.perf_counter() - started)
                     errors += 0 if ok else 1
 
-        await asyncio.gather(*(worker(time.perf_counter() + warmup_seconds, False)
-                               for _ in range(concurrency)))
+        await asyncio.gather(
+            *(worker(time.perf_counter() + warmup_seconds, False) for _ in range(concurrency))
+        )
         started = time.perf_counter()
         await asyncio.gather(*(worker(started + seconds, True) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started

@@ -161,10 +161,16 @@ async def running_service(settings) -> AsyncIterator[Service]:  # type: ignore[n
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with (
-            httpx.AsyncClient(transport=transport, base_url="http://service.test",
-                              headers={"Authorization": f"Bearer {API_KEY_A}"}) as api,
-            httpx.AsyncClient(transport=transport, base_url="http://service.test",
-                              headers={"Authorization": f"Bearer {API_KEY_B}"}) as other,
+            httpx.AsyncClient(
+                transport=transport,
+                base_url="http://service.test",
+                headers={"Authorization": f"Bearer {API_KEY_A}"},
+            ) as api,
+            httpx.AsyncClient(
+                transport=transport,
+                base_url="http://service.test",
+                headers={"Authorization": f"Bearer {API_KEY_B}"},
+            ) as other,
         ):
             yield Service(app, api, other)
 
@@ -176,7 +182,10 @@ def service_settings(database_url: str, redis_url: str, sandbox_server: Threaded
 
 @pytest.fixture
 async def service(
-    service_settings, db_engine: AsyncEngine, redis: Redis, sandbox: httpx.AsyncClient  # type: ignore[no-untyped-def]
+    service_settings,
+    db_engine: AsyncEngine,
+    redis: Redis,
+    sandbox: httpx.AsyncClient,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[Service]:
     """The service in dry-run mode (the default)."""
     async with running_service(service_settings) as running:
@@ -185,7 +194,10 @@ async def service(
 
 @pytest.fixture
 async def live_service(
-    service_settings, db_engine: AsyncEngine, redis: Redis, sandbox: httpx.AsyncClient  # type: ignore[no-untyped-def]
+    service_settings,
+    db_engine: AsyncEngine,
+    redis: Redis,
+    sandbox: httpx.AsyncClient,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[Service]:
     """The service in live mode: writes go to the sandbox."""
     settings = service_settings.model_copy(update={"linkedin_ads_live_mode": True})

@@ -29,12 +29,26 @@ from app.core.idempotency_header import idempotency_key, stored_response
 router = APIRouter(prefix="/v1/ad-accounts/{account_id}/campaigns", tags=["campaigns"])
 
 KeyDep = Annotated[str, Depends(idempotency_key)]
-READ_ERRORS = error_responses(AuthenticationError, NotFoundError, ReconnectRequiredError,
-                              QuotaExceededError, UpstreamUnavailableError, ApiVersionError)
-WRITE_ERRORS = error_responses(AuthenticationError, NotFoundError, InvalidInputError,
-                               UpstreamRejectedError, IdempotencyMismatchError, ConflictError,
-                               ReconnectRequiredError, QuotaExceededError,
-                               UpstreamUnavailableError, ApiVersionError)
+READ_ERRORS = error_responses(
+    AuthenticationError,
+    NotFoundError,
+    ReconnectRequiredError,
+    QuotaExceededError,
+    UpstreamUnavailableError,
+    ApiVersionError,
+)
+WRITE_ERRORS = error_responses(
+    AuthenticationError,
+    NotFoundError,
+    InvalidInputError,
+    UpstreamRejectedError,
+    IdempotencyMismatchError,
+    ConflictError,
+    ReconnectRequiredError,
+    QuotaExceededError,
+    UpstreamUnavailableError,
+    ApiVersionError,
+)
 
 
 def service(request: Request) -> CampaignService:
@@ -43,7 +57,10 @@ def service(request: Request) -> CampaignService:
 
 @router.get("", response_model=list[Campaign], responses=READ_ERRORS)
 async def list_campaigns(
-    account_id: int, request: Request, session: SessionDep, workspace: WorkspaceDep,
+    account_id: int,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
     status: Annotated[list[str] | None, Query(description="Only these statuses")] = None,
 ) -> list[Campaign]:
     """List every campaign (LinkedIn campaign group) of the ad account, across all pages."""
@@ -52,7 +69,10 @@ async def list_campaigns(
 
 @router.get("/{campaign_id}", response_model=Campaign, responses=READ_ERRORS)
 async def get_campaign(
-    account_id: int, campaign_id: str, request: Request, session: SessionDep,
+    account_id: int,
+    campaign_id: str,
+    request: Request,
+    session: SessionDep,
     workspace: WorkspaceDep,
 ) -> Campaign:
     """Show one campaign."""
@@ -61,8 +81,12 @@ async def get_campaign(
 
 @router.post("", status_code=201, response_model=Campaign, responses=WRITE_ERRORS)
 async def create_campaign(
-    account_id: int, body: CampaignCreate, request: Request, session: SessionDep,
-    workspace: WorkspaceDep, key: KeyDep,
+    account_id: int,
+    body: CampaignCreate,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    key: KeyDep,
 ) -> JSONResponse:
     """Create a campaign; in dry-run mode the answer is synthetic and says `dryRun: true`."""
     stored = await service(request).create(session, workspace, account_id, body, key)
@@ -71,8 +95,13 @@ async def create_campaign(
 
 @router.patch("/{campaign_id}", response_model=Campaign, responses=WRITE_ERRORS)
 async def update_campaign(
-    account_id: int, campaign_id: str, body: CampaignUpdate, request: Request,
-    session: SessionDep, workspace: WorkspaceDep, key: KeyDep,
+    account_id: int,
+    campaign_id: str,
+    body: CampaignUpdate,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    key: KeyDep,
 ) -> JSONResponse:
     """Change a campaign's name, schedule, budget or status (sent as a Rest.li partial update)."""
     stored = await service(request).update(session, workspace, account_id, campaign_id, body, key)
@@ -81,8 +110,12 @@ async def update_campaign(
 
 def _status_route(status: SettableStatus, operation: str, summary: str) -> None:
     async def change_status(
-        account_id: int, campaign_id: str, request: Request, session: SessionDep,
-        workspace: WorkspaceDep, key: KeyDep,
+        account_id: int,
+        campaign_id: str,
+        request: Request,
+        session: SessionDep,
+        workspace: WorkspaceDep,
+        key: KeyDep,
     ) -> JSONResponse:
         stored = await service(request).set_status(
             session, workspace, account_id, campaign_id, status, operation, key
@@ -91,12 +124,19 @@ def _status_route(status: SettableStatus, operation: str, summary: str) -> None:
 
     change_status.__doc__ = summary
     router.add_api_route(
-        f"/{{campaign_id}}/{operation.split('_', 1)[0]}", change_status, methods=["POST"],
-        response_model=Campaign, responses=WRITE_ERRORS, name=operation,
+        f"/{{campaign_id}}/{operation.split('_', 1)[0]}",
+        change_status,
+        methods=["POST"],
+        response_model=Campaign,
+        responses=WRITE_ERRORS,
+        name=operation,
     )
 
 
 _status_route(SettableStatus.PAUSED, "pause_campaign_group", "Pause a campaign (status PAUSED).")
 _status_route(SettableStatus.ACTIVE, "resume_campaign_group", "Resume a campaign (status ACTIVE).")
-_status_route(SettableStatus.ARCHIVED, "archive_campaign_group",
-              "Archive a campaign (status ARCHIVED); LinkedIn does not delete campaign groups.")
+_status_route(
+    SettableStatus.ARCHIVED,
+    "archive_campaign_group",
+    "Archive a campaign (status ARCHIVED); LinkedIn does not delete campaign groups.",
+)

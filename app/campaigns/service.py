@@ -18,7 +18,12 @@ from app.idempotency.service import IdempotencyStore, StoredResponse
 from app.linkedin import campaign_groups as mapping
 from app.linkedin import dryrun
 from app.linkedin.client import LinkedInClient, account_path
-from app.linkedin.payloads import CAMPAIGN_GROUP_FIELDS, CAMPAIGN_GROUP_URN, dto_field, is_dry_run_id
+from app.linkedin.payloads import (
+    CAMPAIGN_GROUP_FIELDS,
+    CAMPAIGN_GROUP_URN,
+    dto_field,
+    is_dry_run_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +35,10 @@ UNKNOWN_OUTCOME_WINDOW = timedelta(minutes=15)
 def with_dto_fields(error: ServiceError) -> ServiceError:
     """Rename LinkedIn's input paths in a rejection to the DTO's field names."""
     if isinstance(error, UpstreamRejectedError) and error.fields:
-        error.fields = [FieldError(dto_field(item.field, CAMPAIGN_GROUP_FIELDS), item.message)
-                        for item in error.fields]
+        error.fields = [
+            FieldError(dto_field(item.field, CAMPAIGN_GROUP_FIELDS), item.message)
+            for item in error.fields
+        ]
     return error
 
 
@@ -53,19 +60,26 @@ class CampaignService:
     def live(self) -> bool:
         return self.settings.linkedin_ads_live_mode
 
-    async def _account(self, session: AsyncSession, workspace_id: str, account_id: int) -> AdAccount:
+    async def _account(
+        self, session: AsyncSession, workspace_id: str, account_id: int
+    ) -> AdAccount:
         account = await connections.get_ad_account(session, workspace_id, account_id)
         if account is None:
             raise NotFoundError(f"ad account {account_id} not found in this workspace")
         return account
 
-    async def _access(self, session: AsyncSession, workspace_id: str, account_id: int) -> AccountAccess:
+    async def _access(
+        self, session: AsyncSession, workspace_id: str, account_id: int
+    ) -> AccountAccess:
         return await self.tokens.access_for_account(session, workspace_id, account_id)
 
     # ---- reads (always upstream) -----------------------------------------------------------
 
     async def list(
-        self, session: AsyncSession, workspace_id: str, account_id: int,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
         statuses: list[str] | None = None,
     ) -> list[Campaign]:
         access = await self._access(session, workspace_id, account_id)
@@ -75,8 +89,12 @@ class CampaignService:
 
         async def call(token: str) -> list[dict[str, Any]]:
             return await self.linkedin.find_all(
-                "list_campaign_groups", account_path(account_id, "adCampaignGroups"),
-                token=token, scope=str(account_id), params=params, page_size=1000,
+                "list_campaign_groups",
+                account_path(account_id, "adCampaignGroups"),
+                token=token,
+                scope=str(account_id),
+                params=params,
+                page_size=1000,
             )
 
         elements = await call_with_token(self.tokens, access, call)
@@ -87,8 +105,10 @@ class CampaignService:
     ) -> dict[str, Any]:
         async def call(token: str) -> dict[str, Any]:
             body = await self.linkedin.get(
-                operation, account_path(access.account_id, "adCampaignGroups", int(group_id)),
-                token=token, scope=str(access.account_id),
+                operation,
+                account_path(access.account_id, "adCampaignGroups", int(group_id)),
+                token=token,
+                scope=str(access.account_id),
             )
             return dict(body or {})
 
@@ -99,8 +119,12 @@ class CampaignService:
     ) -> Campaign:
         if is_dry_run_id(group_id):
             await self._account(session, workspace_id, account_id)
-            entity = await dryrun.load(session, workspace_id=workspace_id, account_id=account_id,
-                                       urn=CAMPAIGN_GROUP_URN.format(group_id))
+            entity = await dryrun.load(
+                session,
+                workspace_id=workspace_id,
+                account_id=account_id,
+                urn=CAMPAIGN_GROUP_URN.format(group_id),
+            )
             if entity is None:
                 raise NotFoundError(f"dry-run campaign {group_id} not found")
             return mapping.to_dto(entity, account_id, dry_run=True)
@@ -112,22 +136,35 @@ class CampaignService:
     # ---- writes ----------------------------------------------------------------------------
 
     async def create(
-        self, session: AsyncSession, workspace_id: str, account_id: int, dto: CampaignCreate,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        dto: CampaignCreate,
         idempotency_key: str,
     ) -> StoredResponse:
         operation = "create_campaign_group"
-        payload = mapping.build_create_payload(dto, account_id, self.settings.linkedin_ads_api_version)
+        payload = mapping.build_create_payload(
+            dto, account_id, self.settings.linkedin_ads_api_version
+        )
 
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
             account = await self._account(session, workspace_id, account_id)
             if not self.live:
-                mapping.validate_group(payload, account_currency=account.currency,
-                                       operation=operation)
+                mapping.validate_group(
+                    payload, account_currency=account.currency, operation=operation
+                )
                 entity_id = dryrun.synthetic_id(workspace_id, idempotency_key, KIND)
                 entity = dryrun.synthesize(payload, entity_id, test=account.test)
-                await dryrun.save(session, workspace_id=workspace_id, account_id=account_id,
-                                  kind=KIND, urn=CAMPAIGN_GROUP_URN.format(entity_id),
-                                  body=entity, operation=operation)
+                await dryrun.save(
+                    session,
+                    workspace_id=workspace_id,
+                    account_id=account_id,
+                    kind=KIND,
+                    urn=CAMPAIGN_GROUP_URN.format(entity_id),
+                    body=entity,
+                    operation=operation,
+                )
                 return 201, self._body(mapping.to_dto(entity, account_id, dry_run=True))
             access = await self._access(session, workspace_id, account_id)
             started = datetime.now(UTC)
@@ -141,8 +178,12 @@ class CampaignService:
                     if found is not None:
                         return found
                 return await self.linkedin.create(
-                    operation, account_path(account_id, "adCampaignGroups"), payload,
-                    token=token, scope=str(account_id), idempotency_key=idempotency_key,
+                    operation,
+                    account_path(account_id, "adCampaignGroups"),
+                    payload,
+                    token=token,
+                    scope=str(account_id),
+                    idempotency_key=idempotency_key,
                     find_existing=find_existing,
                 )
 
@@ -155,18 +196,30 @@ class CampaignService:
             except ServiceError as error:
                 # The group exists now. Failing here would release the idempotency key, and a
                 # retry would create a second group, so answer with what was sent instead.
-                logger.warning("campaign_group.read_after_create_failed",
-                               extra={"ad_account_id": account_id, "campaign_group_id": group_id,
-                                      "error": error.message})
+                logger.warning(
+                    "campaign_group.read_after_create_failed",
+                    extra={
+                        "ad_account_id": account_id,
+                        "campaign_group_id": group_id,
+                        "error": error.message,
+                    },
+                )
                 entity = {**payload, "id": group_id}
-            logger.info("campaign_group.created", extra={"ad_account_id": account_id,
-                                                         "campaign_group_id": group_id})
+            logger.info(
+                "campaign_group.created",
+                extra={"ad_account_id": account_id, "campaign_group_id": group_id},
+            )
             return 201, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
-            target=f"{account_id}", body=dto.model_dump(mode="json", exclude_unset=True),
-            write=write, writes_upstream=self.live,
+            session,
+            workspace_id=workspace_id,
+            key=idempotency_key,
+            operation=operation,
+            target=f"{account_id}",
+            body=dto.model_dump(mode="json", exclude_unset=True),
+            write=write,
+            writes_upstream=self.live,
         )
 
     async def _find_created(
@@ -174,44 +227,72 @@ class CampaignService:
     ) -> str | None:
         """Look for a group this request may already have made: same name, schedule, recent."""
         elements = await self.linkedin.find_all(
-            "find_campaign_group", account_path(access.account_id, "adCampaignGroups"),
-            token=access.access_token, scope=str(access.account_id),
-            params={"q": "search", "search": {"name": {"values": [payload["name"]]}},
-                    "sortOrder": "DESCENDING"},
+            "find_campaign_group",
+            account_path(access.account_id, "adCampaignGroups"),
+            token=access.access_token,
+            scope=str(access.account_id),
+            params={
+                "q": "search",
+                "search": {"name": {"values": [payload["name"]]}},
+                "sortOrder": "DESCENDING",
+            },
             page_size=100,
         )
         since_ms = int(since.timestamp() * 1000)
         for element in elements:
             created = ((element.get("changeAuditStamps") or {}).get("created") or {}).get("time", 0)
-            if (element.get("name") == payload["name"]
-                    and element.get("runSchedule", {}).get("end") == payload["runSchedule"].get("end")
-                    and element.get("totalBudget") == payload.get("totalBudget")
-                    and int(created) >= since_ms):
+            if (
+                element.get("name") == payload["name"]
+                and element.get("runSchedule", {}).get("end") == payload["runSchedule"].get("end")
+                and element.get("totalBudget") == payload.get("totalBudget")
+                and int(created) >= since_ms
+            ):
                 return str(element["id"])
         return None
 
     async def update(
-        self, session: AsyncSession, workspace_id: str, account_id: int, group_id: str,
-        dto: CampaignUpdate, idempotency_key: str, operation: str = "update_campaign_group",
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        group_id: str,
+        dto: CampaignUpdate,
+        idempotency_key: str,
+        operation: str = "update_campaign_group",
     ) -> StoredResponse:
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
             account = await self._account(session, workspace_id, account_id)
             if is_dry_run_id(group_id):
                 urn = CAMPAIGN_GROUP_URN.format(group_id)
-                current = await dryrun.load(session, workspace_id=workspace_id,
-                                            account_id=account_id, urn=urn)
+                current = await dryrun.load(
+                    session, workspace_id=workspace_id, account_id=account_id, urn=urn
+                )
                 if current is None:
-                    raise NotFoundError(f"dry-run campaign {group_id} not found", operation=operation)
+                    raise NotFoundError(
+                        f"dry-run campaign {group_id} not found", operation=operation
+                    )
                 changes = mapping.build_patch(dto, current, self.settings.linkedin_ads_api_version)
                 updated = dryrun.apply_patch(current, changes)
-                mapping.validate_group(updated, account_currency=account.currency,
-                                       operation=operation, previous=current)
-                await dryrun.save(session, workspace_id=workspace_id, account_id=account_id,
-                                  kind=KIND, urn=urn, body=updated, operation=operation)
+                mapping.validate_group(
+                    updated,
+                    account_currency=account.currency,
+                    operation=operation,
+                    previous=current,
+                )
+                await dryrun.save(
+                    session,
+                    workspace_id=workspace_id,
+                    account_id=account_id,
+                    kind=KIND,
+                    urn=urn,
+                    body=updated,
+                    operation=operation,
+                )
                 return 200, self._body(mapping.to_dto(updated, account_id, dry_run=True))
             if not group_id.isdigit():
-                raise NotFoundError(f"campaign {group_id!r} not found: ids are numbers",
-                                    operation=operation)
+                raise NotFoundError(
+                    f"campaign {group_id!r} not found: ids are numbers", operation=operation
+                )
 
             # Reads go upstream in both modes: the current state decides what may change.
             access = await self._access(session, workspace_id, account_id)
@@ -219,19 +300,27 @@ class CampaignService:
                 current = await self._read(access, group_id, operation)
                 changes = mapping.build_patch(dto, current, self.settings.linkedin_ads_api_version)
                 if "status" in changes:
-                    mapping.check_status_change(str(current.get("status")), changes["status"],
-                                                operation)
+                    mapping.check_status_change(
+                        str(current.get("status")), changes["status"], operation
+                    )
                 if not self.live:
                     updated = dryrun.apply_patch(current, changes)
-                    mapping.validate_group(updated, account_currency=account.currency,
-                                           operation=operation, previous=current)
+                    mapping.validate_group(
+                        updated,
+                        account_currency=account.currency,
+                        operation=operation,
+                        previous=current,
+                    )
                     dryrun.DRY_RUN_WRITES.labels(operation).inc()
                     return 200, self._body(mapping.to_dto(updated, account_id, dry_run=True))
 
                 async def call(token: str) -> None:
                     await self.linkedin.partial_update(
-                        operation, account_path(account_id, "adCampaignGroups", int(group_id)),
-                        changes, token=token, scope=str(account_id),
+                        operation,
+                        account_path(account_id, "adCampaignGroups", int(group_id)),
+                        changes,
+                        token=token,
+                        scope=str(account_id),
                         idempotency_key=idempotency_key,
                     )
 
@@ -242,17 +331,35 @@ class CampaignService:
             return 200, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
-            target=f"{account_id}/{group_id}", body=dto.model_dump(mode="json", exclude_unset=True),
-            write=write, writes_upstream=self.live and not is_dry_run_id(group_id),
+            session,
+            workspace_id=workspace_id,
+            key=idempotency_key,
+            operation=operation,
+            target=f"{account_id}/{group_id}",
+            body=dto.model_dump(mode="json", exclude_unset=True),
+            write=write,
+            writes_upstream=self.live and not is_dry_run_id(group_id),
         )
 
     async def set_status(
-        self, session: AsyncSession, workspace_id: str, account_id: int, group_id: str,
-        status: SettableStatus, operation: str, idempotency_key: str,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        group_id: str,
+        status: SettableStatus,
+        operation: str,
+        idempotency_key: str,
     ) -> StoredResponse:
-        return await self.update(session, workspace_id, account_id, group_id,
-                                 CampaignUpdate(status=status), idempotency_key, operation)
+        return await self.update(
+            session,
+            workspace_id,
+            account_id,
+            group_id,
+            CampaignUpdate(status=status),
+            idempotency_key,
+            operation,
+        )
 
     @staticmethod
     def _body(campaign: Campaign) -> dict[str, Any]:

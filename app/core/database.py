@@ -8,7 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase
 
 from app.core.errors import DependencyUnavailableError
@@ -56,8 +61,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.rollback()
                 raise
     except (OperationalError, OSError, DBAPIError) as error:
-        if isinstance(error, DBAPIError) and not error.connection_invalidated and not isinstance(
-            error, OperationalError
+        if (
+            isinstance(error, DBAPIError)
+            and not error.connection_invalidated
+            and not isinstance(error, OperationalError)
         ):
             raise
         raise DependencyUnavailableError(

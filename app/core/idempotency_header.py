@@ -13,8 +13,10 @@ from app.idempotency.service import StoredResponse, validate_key
 async def idempotency_key(
     key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key",
-               description="Repeat a write safely: the same key returns the first outcome"),
+        Header(
+            alias="Idempotency-Key",
+            description="Repeat a write safely: the same key returns the first outcome",
+        ),
     ] = None,
 ) -> str:
     return validate_key(key)

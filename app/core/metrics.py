@@ -11,29 +11,35 @@ from prometheus_client import Counter, Gauge, Histogram
 PREFIX = "linkedin_ads_"
 
 HTTP_REQUESTS = Counter(
-    PREFIX + "http_requests_total", "Requests served, by route template.",
+    PREFIX + "http_requests_total",
+    "Requests served, by route template.",
     ["method", "route", "status_class"],
 )
 HTTP_LATENCY = Histogram(
-    PREFIX + "http_request_duration_seconds", "Time to serve a request, by route template.",
+    PREFIX + "http_request_duration_seconds",
+    "Time to serve a request, by route template.",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 UPSTREAM_REQUESTS = Counter(
-    PREFIX + "upstream_requests_total", "Requests sent to LinkedIn, by adapter operation.",
+    PREFIX + "upstream_requests_total",
+    "Requests sent to LinkedIn, by adapter operation.",
     ["operation", "status_class"],
 )
 UPSTREAM_LATENCY = Histogram(
-    PREFIX + "upstream_request_duration_seconds", "Time LinkedIn took to answer, by operation.",
+    PREFIX + "upstream_request_duration_seconds",
+    "Time LinkedIn took to answer, by operation.",
     ["operation"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 UPSTREAM_RETRIES = Counter(
-    PREFIX + "upstream_retries_total", "Retries of LinkedIn requests, by operation and cause.",
+    PREFIX + "upstream_retries_total",
+    "Retries of LinkedIn requests, by operation and cause.",
     ["operation", "reason"],
 )
 DRY_RUN_WRITES = Counter(
-    PREFIX + "dry_run_writes_total", "Writes answered synthetically in dry-run mode.",
+    PREFIX + "dry_run_writes_total",
+    "Writes answered synthetically in dry-run mode.",
     ["operation"],
 )
 API_VERSION_INACTIVE = Gauge(

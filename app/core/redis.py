@@ -5,8 +5,9 @@ from __future__ import annotations
 from redis.asyncio import BlockingConnectionPool, Redis
 
 
-def create_redis(redis_url: str, *, timeout_seconds: float = 0.25,
-                 max_connections: int = 200) -> Redis:
+def create_redis(
+    redis_url: str, *, timeout_seconds: float = 0.25, max_connections: int = 200
+) -> Redis:
     # A blocking pool makes a burst wait briefly for a free connection; a plain pool raises
     # at once, which the limiter would report as Redis being unavailable.
     pool = BlockingConnectionPool.from_url(

@@ -28,5 +28,7 @@ class Event(Base):
     # needs_reconnect, refresh_token_expiring, ...
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     message: Mapped[str | None] = mapped_column(Text)

@@ -25,8 +25,13 @@ async def add_event(
     ad_account_id: int | None = None,
 ) -> Event:
     event = Event(
-        workspace_id=workspace_id, entity_type=entity_type, entity_id=entity_id, type=type,
-        data=data or {}, message=message, connection_id=connection_id,
+        workspace_id=workspace_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        type=type,
+        data=data or {},
+        message=message,
+        connection_id=connection_id,
         ad_account_id=ad_account_id,
     )
     session.add(event)
@@ -35,8 +40,13 @@ async def add_event(
 
 
 async def list_events(
-    session: AsyncSession, workspace_id: str, *, after_id: int = 0, limit: int = 100,
-    types: Sequence[str] | None = None, ad_account_id: int | None = None,
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    after_id: int = 0,
+    limit: int = 100,
+    types: Sequence[str] | None = None,
+    ad_account_id: int | None = None,
 ) -> Sequence[Event]:
     statement = (
         select(Event)

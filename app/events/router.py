@@ -15,8 +15,11 @@ from app.events.schemas import EventPage, WebhookRegistration
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-@router.get("/events", response_model=EventPage,
-            responses=error_responses(AuthenticationError, InvalidInputError))
+@router.get(
+    "/events",
+    response_model=EventPage,
+    responses=error_responses(AuthenticationError, InvalidInputError),
+)
 async def list_events(
     session: SessionDep,
     workspace: WorkspaceDep,
@@ -26,12 +29,14 @@ async def list_events(
     ad_account_id: int | None = None,
 ) -> EventPage:
     """List state changes (oldest first) seen by the sync, since LinkedIn has no webhooks."""
-    return await service.list_events(session, workspace, cursor=cursor, limit=limit, types=type,
-                                     ad_account_id=ad_account_id)
+    return await service.list_events(
+        session, workspace, cursor=cursor, limit=limit, types=type, ad_account_id=ad_account_id
+    )
 
 
-@router.post("/webhooks", responses=error_responses(AuthenticationError,
-                                                     service.WebhooksNotSupportedError))
+@router.post(
+    "/webhooks", responses=error_responses(AuthenticationError, service.WebhooksNotSupportedError)
+)
 async def register_webhook(body: WebhookRegistration, workspace: WorkspaceDep) -> None:
     """Always 400: LinkedIn's Marketing API offers no webhooks; poll `/v1/events` instead."""
     service.register_webhook()

@@ -25,19 +25,32 @@ def parse_cursor(cursor: str | None) -> int:
 
 
 async def list_events(
-    session: AsyncSession, workspace_id: str, *, cursor: str | None, limit: int,
-    types: list[str] | None, ad_account_id: int | None,
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    cursor: str | None,
+    limit: int,
+    types: list[str] | None,
+    ad_account_id: int | None,
 ) -> EventPage:
     events = await repository.list_events(
-        session, workspace_id, after_id=parse_cursor(cursor), limit=limit, types=types,
+        session,
+        workspace_id,
+        after_id=parse_cursor(cursor),
+        limit=limit,
+        types=types,
         ad_account_id=ad_account_id,
     )
     items = [
         EventOut(
-            id=event.id, type=event.type, entity_type=event.entity_type,
+            id=event.id,
+            type=event.type,
+            entity_type=event.entity_type,
             entity_id=event.entity_id,
             ad_account_id=str(event.ad_account_id) if event.ad_account_id is not None else None,
-            message=event.message, data=event.data, occurred_at=event.occurred_at,
+            message=event.message,
+            data=event.data,
+            occurred_at=event.occurred_at,
         )
         for event in events
     ]

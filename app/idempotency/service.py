@@ -94,7 +94,11 @@ class IdempotencyStore:
         return await self._run_claimed(session, workspace_id, key, resumed, write)
 
     async def _run_claimed(
-        self, session: AsyncSession, workspace_id: str, key: str, resumed: bool,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        key: str,
+        resumed: bool,
         write: Callable[[bool], Awaitable[tuple[int, dict[str, Any]]]],
     ) -> StoredResponse:
         try:
@@ -107,8 +111,9 @@ class IdempotencyStore:
             elif error.retryable:
                 await self._release(session, workspace_id, key)
             else:
-                await self._complete(session, workspace_id, key, error.status_code,
-                                     {"error": error.to_json()})
+                await self._complete(
+                    session, workspace_id, key, error.status_code, {"error": error.to_json()}
+                )
             await session.commit()
             raise
         except BaseException:
@@ -123,7 +128,12 @@ class IdempotencyStore:
         return StoredResponse(status, response, False)
 
     async def _run_local(
-        self, session: AsyncSession, workspace_id: str, key: str, operation: str, digest: str,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        key: str,
+        operation: str,
+        digest: str,
         write: Callable[[bool], Awaitable[tuple[int, dict[str, Any]]]],
     ) -> StoredResponse:
         existing = await session.scalar(
@@ -140,12 +150,20 @@ class IdempotencyStore:
         except ServiceError as error:
             await session.rollback()
             if not error.retryable:
-                await self._insert_completed(session, workspace_id, key, operation, digest,
-                                             error.status_code, {"error": error.to_json()})
+                await self._insert_completed(
+                    session,
+                    workspace_id,
+                    key,
+                    operation,
+                    digest,
+                    error.status_code,
+                    {"error": error.to_json()},
+                )
                 await session.commit()
             raise
-        if await self._insert_completed(session, workspace_id, key, operation, digest, status,
-                                        response):
+        if await self._insert_completed(
+            session, workspace_id, key, operation, digest, status, response
+        ):
             return StoredResponse(status, response, False)
         # A concurrent duplicate stored its outcome first: drop ours and answer with that one.
         await session.rollback()
@@ -154,14 +172,27 @@ class IdempotencyStore:
         return stored
 
     async def _insert_completed(
-        self, session: AsyncSession, workspace_id: str, key: str, operation: str, digest: str,
-        status: int, body: dict[str, Any],
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        key: str,
+        operation: str,
+        digest: str,
+        status: int,
+        body: dict[str, Any],
     ) -> bool:
         inserted = await session.execute(
             insert(IdempotencyRecord)
-            .values(workspace_id=workspace_id, key=key, operation=operation, fingerprint=digest,
-                    state="completed", response_status=status, response_body=body,
-                    completed_at=datetime.now(UTC))
+            .values(
+                workspace_id=workspace_id,
+                key=key,
+                operation=operation,
+                fingerprint=digest,
+                state="completed",
+                response_status=status,
+                response_body=body,
+                completed_at=datetime.now(UTC),
+            )
             .on_conflict_do_nothing()
             .returning(IdempotencyRecord.key)
         )
@@ -174,20 +205,27 @@ class IdempotencyStore:
         now = datetime.now(UTC)
         inserted = await session.execute(
             insert(IdempotencyRecord)
-            .values(workspace_id=workspace_id, key=key, operation=operation,
-                    fingerprint=digest, state="in_progress",
-                    locked_until=now + timedelta(seconds=LOCK_SECONDS))
+            .values(
+                workspace_id=workspace_id,
+                key=key,
+                operation=operation,
+                fingerprint=digest,
+                state="in_progress",
+                locked_until=now + timedelta(seconds=LOCK_SECONDS),
+            )
             .on_conflict_do_nothing()
             .returning(IdempotencyRecord.key)
         )
         if inserted.scalar_one_or_none() is not None:
             await session.commit()
             return False
-        record = (await session.execute(
-            select(IdempotencyRecord)
-            .where(IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key)
-            .with_for_update()
-        )).scalar_one()
+        record = (
+            await session.execute(
+                select(IdempotencyRecord)
+                .where(IdempotencyRecord.workspace_id == workspace_id, IdempotencyRecord.key == key)
+                .with_for_update()
+            )
+        ).scalar_one()
         if record.fingerprint != digest:
             earlier_operation = record.operation
             await session.rollback()
@@ -207,7 +245,8 @@ class IdempotencyStore:
             raise ConflictError(
                 f"a request with Idempotency-Key {key!r} is still in progress; retry after it "
                 "finishes",
-                operation=operation, retry_after_seconds=min(wait, 5.0),
+                operation=operation,
+                retry_after_seconds=min(wait, 5.0),
                 reason="idempotency_in_progress",
             )
         # The earlier holder died or left the outcome unknown: `write(resumed=True)` must look
@@ -222,14 +261,23 @@ class IdempotencyStore:
         return (IdempotencyRecord.workspace_id == workspace_id) & (IdempotencyRecord.key == key)
 
     async def _complete(
-        self, session: AsyncSession, workspace_id: str, key: str, status: int,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        key: str,
+        status: int,
         body: dict[str, Any],
     ) -> None:
         await session.execute(
             update(IdempotencyRecord)
             .where(self._where(workspace_id, key))
-            .values(state="completed", response_status=status, response_body=body,
-                    completed_at=datetime.now(UTC), locked_until=None)
+            .values(
+                state="completed",
+                response_status=status,
+                response_body=body,
+                completed_at=datetime.now(UTC),
+                locked_until=None,
+            )
         )
 
     async def _release(self, session: AsyncSession, workspace_id: str, key: str) -> None:

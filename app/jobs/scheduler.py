@@ -17,12 +17,20 @@ from prometheus_client import Counter, Gauge, Histogram
 
 logger = logging.getLogger(__name__)
 
-JOB_RUNS = Counter("linkedin_ads_job_runs_total", "Background job runs, by job and outcome.",
-                   ["job", "outcome"])
-JOB_DURATION = Histogram("linkedin_ads_job_duration_seconds", "Background job run time.", ["job"],
-                         buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600))
-JOB_LAST_SUCCESS = Gauge("linkedin_ads_job_last_success_timestamp_seconds",
-                         "Unix time of each job's last successful run.", ["job"])
+JOB_RUNS = Counter(
+    "linkedin_ads_job_runs_total", "Background job runs, by job and outcome.", ["job", "outcome"]
+)
+JOB_DURATION = Histogram(
+    "linkedin_ads_job_duration_seconds",
+    "Background job run time.",
+    ["job"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+)
+JOB_LAST_SUCCESS = Gauge(
+    "linkedin_ads_job_last_success_timestamp_seconds",
+    "Unix time of each job's last successful run.",
+    ["job"],
+)
 
 
 @dataclass
@@ -40,10 +48,19 @@ class Scheduler:
         self.jobs: list[Job] = []
         self._tasks: list[asyncio.Task[None]] = []
 
-    def add(self, name: str, interval_seconds: float, run: Callable[[], Awaitable[object]],
-            *, initial_delay_seconds: float | None = None) -> None:
-        delay = (random.uniform(0, min(interval_seconds, 30))  # noqa: S311 - jitter, not crypto
-                 if initial_delay_seconds is None else initial_delay_seconds)
+    def add(
+        self,
+        name: str,
+        interval_seconds: float,
+        run: Callable[[], Awaitable[object]],
+        *,
+        initial_delay_seconds: float | None = None,
+    ) -> None:
+        delay = (
+            random.uniform(0, min(interval_seconds, 30))  # noqa: S311 - jitter, not crypto
+            if initial_delay_seconds is None
+            else initial_delay_seconds
+        )
         self.jobs.append(Job(name, interval_seconds, run, delay))
 
     def start(self) -> None:
@@ -84,6 +101,6 @@ class Scheduler:
                 await self._run(job)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001, S110 - logged and counted in _run; keep the loop alive
+            except Exception:  # noqa: S110 - logged and counted in _run; keep the loop alive
                 pass
             await asyncio.sleep(job.interval_seconds)

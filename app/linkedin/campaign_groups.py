@@ -83,9 +83,7 @@ def build_create_payload(
     return payload
 
 
-def build_patch(
-    dto: CampaignUpdate, current: dict[str, Any], api_version: str
-) -> dict[str, Any]:
+def build_patch(dto: CampaignUpdate, current: dict[str, Any], api_version: str) -> dict[str, Any]:
     """Build the `$set` map for an update; schedule and budgets are sent whole."""
     changes: dict[str, Any] = {}
     fields = dto.model_fields_set
@@ -143,18 +141,21 @@ def validate_group(
             problems.append(FieldError(field, "is not a currency amount"))
         elif amount is not None:
             if amount[1] != account_currency:
-                problems.append(FieldError(
-                    "currency",
-                    f"{amount[1]} differs from the ad account's currency {account_currency}",
-                ))
+                problems.append(
+                    FieldError(
+                        "currency",
+                        f"{amount[1]} differs from the ad account's currency {account_currency}",
+                    )
+                )
             if amount[0] <= 0:
                 problems.append(FieldError(field, "must be greater than 0"))
     if len(str(entity.get("name") or "")) > 100:
         problems.append(FieldError("name", "must be at most 100 characters"))
     if problems:
         summary = "; ".join(f"{problem.field} {problem.message}" for problem in problems)
-        raise InvalidInputError(f"LinkedIn would reject this campaign: {summary}",
-                                operation=operation, fields=problems)
+        raise InvalidInputError(
+            f"LinkedIn would reject this campaign: {summary}", operation=operation, fields=problems
+        )
     if previous is not None and previous.get("status") != entity.get("status"):
         check_status_change(str(previous.get("status")), str(entity.get("status")), operation)
 

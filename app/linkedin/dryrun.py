@@ -29,13 +29,15 @@ def synthesize(payload: dict[str, Any], entity_id: str, *, test: bool) -> dict[s
     """What LinkedIn would hold after creating `payload`."""
     now = epoch_ms(datetime.now(UTC))
     entity = copy.deepcopy(payload)
-    entity.update({
-        "id": entity_id,
-        "test": test,
-        "servingStatuses": ["RUNNABLE"] if payload.get("status") == "ACTIVE" else ["STOPPED"],
-        "version": {"versionTag": "1"},
-        "changeAuditStamps": {"created": {"time": now}, "lastModified": {"time": now}},
-    })
+    entity.update(
+        {
+            "id": entity_id,
+            "test": test,
+            "servingStatuses": ["RUNNABLE"] if payload.get("status") == "ACTIVE" else ["STOPPED"],
+            "version": {"versionTag": "1"},
+            "changeAuditStamps": {"created": {"time": now}, "lastModified": {"time": now}},
+        }
+    )
     return entity
 
 
@@ -52,15 +54,24 @@ def apply_patch(entity: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
 
 
 async def save(
-    session: AsyncSession, *, workspace_id: str, account_id: int, kind: str, urn: str,
-    body: dict[str, Any], operation: str,
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    account_id: int,
+    kind: str,
+    urn: str,
+    body: dict[str, Any],
+    operation: str,
 ) -> None:
-    statement = insert(DryRunEntity).values(urn=urn, workspace_id=workspace_id,
-                                            account_id=account_id, kind=kind, body=body)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[DryRunEntity.urn],
-        set_={"body": statement.excluded.body, "updated_at": func.now()},
-    ))
+    statement = insert(DryRunEntity).values(
+        urn=urn, workspace_id=workspace_id, account_id=account_id, kind=kind, body=body
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[DryRunEntity.urn],
+            set_={"body": statement.excluded.body, "updated_at": func.now()},
+        )
+    )
     DRY_RUN_WRITES.labels(operation).inc()
 
 

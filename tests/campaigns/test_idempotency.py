@@ -22,8 +22,13 @@ async def connect_usd_account(service: Service) -> int:
 
 def create_body(name: str) -> dict[str, Any]:
     start = datetime.now(UTC) + timedelta(hours=1)
-    return {"name": name, "status": "PAUSED", "startTime": start.isoformat(),
-            "endTime": (start + timedelta(days=30)).isoformat(), "lifetimeBudget": "2500.00"}
+    return {
+        "name": name,
+        "status": "PAUSED",
+        "startTime": start.isoformat(),
+        "endTime": (start + timedelta(days=30)).isoformat(),
+        "lifetimeBudget": "2500.00",
+    }
 
 
 async def group_posts(sandbox: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -72,8 +77,10 @@ async def test_concurrent_duplicate(live_service: Service, sandbox: httpx.AsyncC
     url = f"/v1/ad-accounts/{account_id}/campaigns"
     headers = {"Idempotency-Key": "racing"}
     body = create_body("Race")
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"method": "POST", "path_regex": "adCampaignGroups$"}, "latency_ms": 1500})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"method": "POST", "path_regex": "adCampaignGroups$"}, "latency_ms": 1500},
+    )
 
     first = asyncio.create_task(live_service.api.post(url, json=body, headers=headers))
     while not await group_posts(sandbox):
@@ -88,15 +95,21 @@ async def test_concurrent_duplicate(live_service: Service, sandbox: httpx.AsyncC
     assert len(await groups_named(sandbox, "Race")) == 1
 
 
-async def test_drop_after_commit_one_group(live_service: Service,
-                                           sandbox: httpx.AsyncClient) -> None:
+async def test_drop_after_commit_one_group(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     account_id = await connect_usd_account(live_service)
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
-        "drop": {"when": "after_commit"}})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+            "drop": {"when": "after_commit"},
+        },
+    )
 
-    created = await live_service.api.post(f"/v1/ad-accounts/{account_id}/campaigns",
-                                          json=create_body("Dropped"))
+    created = await live_service.api.post(
+        f"/v1/ad-accounts/{account_id}/campaigns", json=create_body("Dropped")
+    )
     assert created.status_code == 201, created.text
     groups = await groups_named(sandbox, "Dropped")
     assert [str(group["id"]) for group in groups] == [created.json()["id"]]
@@ -108,8 +121,10 @@ async def test_read_back_failure_kept(live_service: Service, sandbox: httpx.Asyn
     url = f"/v1/ad-accounts/{account_id}/campaigns"
     headers = {"Idempotency-Key": "read-back"}
     body = create_body("Unread")
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"method": "GET", "path_regex": r"adCampaignGroups/\d+$"}, "status": 503})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"method": "GET", "path_regex": r"adCampaignGroups/\d+$"}, "status": 503},
+    )
 
     first = await live_service.api.post(url, json=body, headers=headers)
     assert first.status_code == 201, first.text
@@ -117,4 +132,5 @@ async def test_read_back_failure_kept(live_service: Service, sandbox: httpx.Asyn
     assert again.json() == first.json()
     assert len(await group_posts(sandbox)) == 1
     assert [str(group["id"]) for group in await groups_named(sandbox, "Unread")] == [
-        first.json()["id"]]
+        first.json()["id"]
+    ]

@@ -23,29 +23,42 @@ def campaign_body(**changes: Any) -> dict[str, Any]:
 
 async def account_with(service: Service, currency: str = "USD") -> str:
     accounts = (await service.api.get("/v1/ad-accounts")).json()
-    chosen = next(a for a in accounts if a["currency"] == currency and a["status"] == "ACTIVE"
-                  and not a["test"])
+    chosen = next(
+        a
+        for a in accounts
+        if a["currency"] == currency and a["status"] == "ACTIVE" and not a["test"]
+    )
     return str(chosen["id"])
 
 
 async def sandbox_groups(sandbox: httpx.AsyncClient) -> list[dict[str, Any]]:
     state = (await sandbox.get("/_sandbox/state")).json()
-    return [group for group in state["campaign_groups"] if group["name"] != "Default Campaign Group"] \
-        if isinstance(state.get("campaign_groups"), list) else state
+    return (
+        [group for group in state["campaign_groups"] if group["name"] != "Default Campaign Group"]
+        if isinstance(state.get("campaign_groups"), list)
+        else state
+    )
 
 
 async def write_requests(sandbox: httpx.AsyncClient) -> list[dict[str, Any]]:
-    log = (await sandbox.get("/_sandbox/requests", params={"path_prefix": "/rest/adAccounts"})).json()
+    log = (
+        await sandbox.get("/_sandbox/requests", params={"path_prefix": "/rest/adAccounts"})
+    ).json()
     entries = log["requests"] if isinstance(log, dict) else log
     return [entry for entry in entries if entry["method"] == "POST"]
 
 
-async def test_dry_run_create_never_calls_linkedin(service: Service, sandbox: httpx.AsyncClient) -> None:
+async def test_dry_run_create_never_calls_linkedin(
+    service: Service, sandbox: httpx.AsyncClient
+) -> None:
     await service.connect()
     account = await account_with(service)
     before = await write_requests(sandbox)
-    response = await service.api.post(f"/v1/ad-accounts/{account}/campaigns",
-                                      json=campaign_body(), headers={"Idempotency-Key": "k-1"})
+    response = await service.api.post(
+        f"/v1/ad-accounts/{account}/campaigns",
+        json=campaign_body(),
+        headers={"Idempotency-Key": "k-1"},
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["dryRun"] is True
@@ -110,20 +123,25 @@ async def test_dry_run_rejects_what_linkedin_would(service: Service) -> None:
 async def test_bad_input_names_field(service: Service) -> None:
     await service.connect()
     account = await account_with(service)
-    response = await service.api.post(f"/v1/ad-accounts/{account}/campaigns",
-                                      json=campaign_body(lifetimeBudget="-5", colour="red"))
+    response = await service.api.post(
+        f"/v1/ad-accounts/{account}/campaigns",
+        json=campaign_body(lifetimeBudget="-5", colour="red"),
+    )
     assert response.status_code == 422
     fields = [item["field"] for item in response.json()["error"]["fields"]]
     assert "lifetimeBudget" in fields
     assert "colour" in fields
 
 
-async def test_live_lifecycle_reaches_sandbox(live_service: Service, sandbox: httpx.AsyncClient) -> None:
+async def test_live_lifecycle_reaches_sandbox(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     await live_service.connect()
     account = await account_with(live_service)
     path = f"/v1/ad-accounts/{account}/campaigns"
-    created = await live_service.api.post(path, json=campaign_body(),
-                                          headers={"Idempotency-Key": "live-1"})
+    created = await live_service.api.post(
+        path, json=campaign_body(), headers={"Idempotency-Key": "live-1"}
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["dryRun"] is False
@@ -142,12 +160,17 @@ async def test_live_lifecycle_reaches_sandbox(live_service: Service, sandbox: ht
     listed = (await live_service.api.get(path)).json()
     assert [item["status"] for item in listed if item["id"] == body["id"]] == ["ARCHIVED"]
     writes = await write_requests(sandbox)
-    assert all(entry["headers"].get("idempotency-key") or entry["headers"].get("Idempotency-Key")
-               for entry in writes), writes
+    assert all(
+        entry["headers"].get("idempotency-key") or entry["headers"].get("Idempotency-Key")
+        for entry in writes
+    ), writes
     updates = [entry for entry in writes if entry["path"].endswith(f"/{body['id']}")]
     assert len(updates) == 5
-    assert all((entry["headers"].get("x-restli-method") or entry["headers"].get("X-RestLi-Method"))
-               == "PARTIAL_UPDATE" for entry in updates)
+    assert all(
+        (entry["headers"].get("x-restli-method") or entry["headers"].get("X-RestLi-Method"))
+        == "PARTIAL_UPDATE"
+        for entry in updates
+    )
 
 
 async def test_live_currency_mismatch_maps_fields(live_service: Service) -> None:
@@ -190,8 +213,9 @@ async def test_dry_run_concurrent_duplicates(service: Service) -> None:
     account = await account_with(service)
     path = f"/v1/ad-accounts/{account}/campaigns"
     body = campaign_body()
-    responses = await asyncio.gather(*(
-        service.api.post(path, json=body, headers={"Idempotency-Key": "burst"}) for _ in range(8)))
+    responses = await asyncio.gather(
+        *(service.api.post(path, json=body, headers={"Idempotency-Key": "burst"}) for _ in range(8))
+    )
     assert [response.status_code for response in responses] == [201] * 8
     assert len({response.json()["id"] for response in responses}) == 1
     replayed = [response.headers.get("Idempotent-Replayed") for response in responses]

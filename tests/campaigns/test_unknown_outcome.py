@@ -4,37 +4,57 @@ from __future__ import annotations
 
 import httpx
 
-from tests.campaigns.test_idempotency import connect_usd_account, create_body, group_posts, groups_named
+from tests.campaigns.test_idempotency import (
+    connect_usd_account,
+    create_body,
+    group_posts,
+    groups_named,
+)
 from tests.conftest import Service, running_service
 
 
-async def test_timeout_after_commit_one_group(service_settings, db_engine, redis,
-                                              sandbox: httpx.AsyncClient) -> None:
-    settings = service_settings.model_copy(update={"linkedin_ads_live_mode": True,
-                                                   "linkedin_ads_http_timeout_seconds": 1.0})
+async def test_timeout_after_commit_one_group(
+    service_settings, db_engine, redis, sandbox: httpx.AsyncClient
+) -> None:
+    settings = service_settings.model_copy(
+        update={"linkedin_ads_live_mode": True, "linkedin_ads_http_timeout_seconds": 1.0}
+    )
     async with running_service(settings) as service:
         account_id = await connect_usd_account(service)
-        await sandbox.post("/_sandbox/faults", json={
-            "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
-            "drop": {"when": "after_commit", "mode": "hang", "hang_seconds": 5}})
-        created = await service.api.post(f"/v1/ad-accounts/{account_id}/campaigns",
-                                         json=create_body("Timed out"))
+        await sandbox.post(
+            "/_sandbox/faults",
+            json={
+                "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+                "drop": {"when": "after_commit", "mode": "hang", "hang_seconds": 5},
+            },
+        )
+        created = await service.api.post(
+            f"/v1/ad-accounts/{account_id}/campaigns", json=create_body("Timed out")
+        )
     assert created.status_code == 201, created.text
     groups = await groups_named(sandbox, "Timed out")
     assert [str(group["id"]) for group in groups] == [created.json()["id"]]
     assert len(await group_posts(sandbox)) == 1
 
 
-async def test_retry_after_lost_answer_resumes(live_service: Service,
-                                               sandbox: httpx.AsyncClient) -> None:
+async def test_retry_after_lost_answer_resumes(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     """Every attempt in the first request is lost; the caller's retry finds the group."""
     account_id = await connect_usd_account(live_service)
-    await sandbox.post("/_sandbox/faults", json=[
-        {"match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
-         "drop": {"when": "after_commit"}},
-        {"match": {"method": "GET", "path_regex": "adCampaignGroups$", "times": 10},
-         "status": 503},
-    ])
+    await sandbox.post(
+        "/_sandbox/faults",
+        json=[
+            {
+                "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+                "drop": {"when": "after_commit"},
+            },
+            {
+                "match": {"method": "GET", "path_regex": "adCampaignGroups$", "times": 10},
+                "status": 503,
+            },
+        ],
+    )
     path = f"/v1/ad-accounts/{account_id}/campaigns"
     headers = {"Idempotency-Key": "lost-answer"}
     body = create_body("Lost")

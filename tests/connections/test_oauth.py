@@ -82,8 +82,9 @@ async def test_reused_state_is_rejected(service: Service) -> None:
 async def test_expired_state_is_rejected(service: Service, db_engine: AsyncEngine) -> None:
     callback = await consent(await start(service))
     async with db_engine.begin() as connection:
-        await connection.execute(update(OAuthState).values(
-            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await connection.execute(
+            update(OAuthState).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     response = await service.api.get(callback)
     assert outcome(response.headers["location"])["reason"] == "state_expired"
     assert (await service.api.get("/v1/connections")).json() == []
@@ -105,8 +106,9 @@ async def test_state_binds_workspace(service: Service) -> None:
 
 
 async def test_return_url_must_be_allowed(service: Service) -> None:
-    response = await service.api.post("/v1/connections/oauth/start",
-                                      json={"returnUrl": "https://evil.example/steal"})
+    response = await service.api.post(
+        "/v1/connections/oauth/start", json={"returnUrl": "https://evil.example/steal"}
+    )
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["field"] == "return_url"
 
@@ -122,29 +124,41 @@ async def test_missing_api_key_is_401(service: Service) -> None:
 async def test_tokens_unreadable_without_key(service: Service, db_engine: AsyncEngine) -> None:
     await service.connect()
     async with db_engine.connect() as connection:
-        row = (await connection.execute(text(
-            "SELECT access_token_encrypted, refresh_token_encrypted FROM connections"))).one()
+        row = (
+            await connection.execute(
+                text("SELECT access_token_encrypted, refresh_token_encrypted FROM connections")
+            )
+        ).one()
     sandbox_tokens = await service.app.state.tokens.access_token(
-        (await service.api.get("/v1/connections")).json()[0]["id"])
+        (await service.api.get("/v1/connections")).json()[0]["id"]
+    )
     assert sandbox_tokens.encode() not in bytes(row[0])
     assert bytes(row[0]).startswith(b"gAAAAA")
     assert bytes(row[1]).startswith(b"gAAAAA")
 
 
-async def test_disconnect_deletes_tokens(service: Service, db_engine: AsyncEngine,
-                                         sandbox: httpx.AsyncClient) -> None:
+async def test_disconnect_deletes_tokens(
+    service: Service, db_engine: AsyncEngine, sandbox: httpx.AsyncClient
+) -> None:
     connection_id = await service.connect()
     response = await service.api.delete(f"/v1/connections/{connection_id}")
     assert response.status_code == 204
     async with db_engine.connect() as connection:
-        row = (await connection.execute(text(
-            "SELECT access_token_encrypted, refresh_token_encrypted, status FROM connections"
-        ))).one()
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT access_token_encrypted, refresh_token_encrypted, status "
+                    "FROM connections"
+                )
+            )
+        ).one()
         accounts = (await connection.execute(text("SELECT count(*) FROM ad_accounts"))).scalar()
     assert row[0] is None
     assert row[1] is None
     assert row[2] == "disconnected"
     assert accounts == 0
     assert (await service.api.get("/v1/connections")).json() == []
-    revoked = (await sandbox.get("/_sandbox/requests", params={"path_prefix": "/oauth/v2/revoke"})).json()
+    revoked = (
+        await sandbox.get("/_sandbox/requests", params={"path_prefix": "/oauth/v2/revoke"})
+    ).json()
     assert len(revoked["requests"] if isinstance(revoked, dict) else revoked) == 1

@@ -13,7 +13,7 @@ def test_compose_variables_are_settings() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     known = {name.upper() for name in Settings.model_fields}
     for name, service in compose["services"].items():
-        for variable in (service.get("environment") or {}):
+        for variable in service.get("environment") or {}:
             if name == "postgres":
                 continue  # the PostgreSQL image's own variables
             assert variable in known, f"{name} sets {variable}, which Settings does not read"

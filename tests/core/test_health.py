@@ -29,7 +29,7 @@ async def test_health_names_postgres_down(redis_url: str, sandbox_server) -> Non
 
 def test_old_version_warns(service_settings) -> None:
     class Client:
-        class version_health:  # noqa: N801 - stands in for the attribute of the same name
+        class version_health:
             inactive = False
             message = None
 

@@ -8,9 +8,16 @@ from app.core.settings import SettingsError, load_settings
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     # Settings read `.env` from the working directory; run from an empty one.
     monkeypatch.chdir(tmp_path)
-    for name in ("LINKEDIN_ADS_API_VERSION", "LINKEDIN_ADS_SERVICE_API_KEYS", "DATABASE_URL",
-                 "REDIS_URL", "LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS", "LINKEDIN_ADS_ENVIRONMENT",
-                 "LINKEDIN_ADS_CLIENT_SECRET", "LINKEDIN_ADS_LIVE_MODE"):
+    for name in (
+        "LINKEDIN_ADS_API_VERSION",
+        "LINKEDIN_ADS_SERVICE_API_KEYS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS",
+        "LINKEDIN_ADS_ENVIRONMENT",
+        "LINKEDIN_ADS_CLIENT_SECRET",
+        "LINKEDIN_ADS_LIVE_MODE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -33,7 +40,9 @@ def test_defaults_match_product_document() -> None:
         ("LINKEDIN_ADS_LIVE_MODE", "perhaps"),
     ],
 )
-def test_bad_value_names_variable(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+def test_bad_value_names_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as raised:
         load_settings()
@@ -69,9 +78,14 @@ def test_serve_stops_with_variable_name(monkeypatch: pytest.MonkeyPatch) -> None
     import sys
 
     env = {"PATH": "/usr/bin:/bin", "LINKEDIN_ADS_API_VERSION": "24"}
-    result = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "1"],
-                            env=env, capture_output=True, text=True, timeout=60,
-                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]),
+    )
     assert result.returncode == 2
     assert "LINKEDIN_ADS_API_VERSION" in result.stderr
     assert "Traceback" not in result.stderr

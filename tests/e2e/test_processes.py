@@ -15,16 +15,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def plain_env(**values: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("LINKEDIN_ADS_", "DATABASE_URL", "REDIS_URL"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LINKEDIN_ADS_", "DATABASE_URL", "REDIS_URL"))
+    }
     env.update(values)
     return env
 
 
 def test_demo_completes(database_url: str, redis_url: str, db_engine) -> None:
     env = plain_env(DATABASE_URL=database_url, REDIS_URL=redis_url)
-    result = subprocess.run([sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout
     assert "approved on the sandbox's consent page" in output
@@ -40,9 +49,22 @@ def test_dev_stack_serves_health(tmp_path: Path) -> None:
     port, sandbox_port = find_free_port(), find_free_port()
     env = plain_env(LINKEDIN_ADS_DATA_DIR=str(tmp_path / "data"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "dev", "--port", str(port),
-         "--sandbox-port", str(sandbox_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "dev",
+            "--port",
+            str(port),
+            "--sandbox-port",
+            str(sandbox_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         health = None
