@@ -51,6 +51,9 @@ class Connection(Base):
     refresh_token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the expiry warning for the current grant was recorded. The token job sets it once.
+    # A new grant clears it, and so does the job when the connection leaves the warning window.
+    expiry_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

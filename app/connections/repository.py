@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,3 +173,147 @@ async def list_connections_due_for_refresh(
 async def list_active_connections(session: AsyncSession) -> Sequence[Connection]:
     result = await session.execute(select(Connection).where(Connection.status != "disconnected"))
     return result.scalars().all()
+
+
+async def lock_connection(
+    session: AsyncSession, connection_id: uuid.UUID, *, skip_locked: bool = False
+) -> Connection | None:
+    """Lock the row until the transaction ends and load its committed values.
+
+    `FOR NO KEY UPDATE` leaves the `FOR KEY SHARE` locks that foreign-key checks on ad accounts
+    take compatible. With `skip_locked`, a row locked elsewhere returns None.
+    """
+    statement = (
+        select(Connection)
+        .where(Connection.id == connection_id)
+        .with_for_update(key_share=True, skip_locked=skip_locked)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_due_connection_ids(
+    session: AsyncSession, due_before: datetime, now: datetime, limit: int
+) -> Sequence[uuid.UUID]:
+    """List active connections whose access token is due, soonest expiry first.
+
+    A due token that cannot be refreshed (no refresh token, or an expired one) is listed only
+    once it has expired, so such connections cannot fill every batch while they wait.
+    """
+    refreshable = and_(
+        Connection.refresh_token_encrypted.is_not(None),
+        or_(Connection.refresh_token_expires_at.is_(None),
+            Connection.refresh_token_expires_at > now),
+    )
+    result = await session.execute(
+        select(Connection.id)
+        .where(
+            Connection.status == "active",
+            Connection.access_token_expires_at < due_before,
+            or_(refreshable, Connection.access_token_expires_at <= now),
+        )
+        .order_by(Connection.access_token_expires_at)
+        .limit(limit)
+    )
+    return result.scalars().all()
+
+
+def expiring_clause(refresh_before: datetime, access_before: datetime) -> ColumnElement[bool]:
+    """Match grants that end soon: by the refresh token, or by the access token without one."""
+    return or_(
+        and_(
+            Connection.refresh_token_encrypted.is_not(None),
+            Connection.refresh_token_expires_at < refresh_before,
+        ),
+        and_(
+            Connection.refresh_token_encrypted.is_(None),
+            Connection.access_token_expires_at < access_before,
+        ),
+    )
+
+
+async def list_connections_to_warn(
+    session: AsyncSession, refresh_before: datetime, access_before: datetime, limit: int = 500
+) -> Sequence[uuid.UUID]:
+    result = await session.execute(
+        select(Connection.id)
+        .where(
+            Connection.status == "active",
+            Connection.expiry_warned_at.is_(None),
+            expiring_clause(refresh_before, access_before),
+        )
+        .limit(limit)
+    )
+    return result.scalars().all()
+
+
+async def claim_expiry_warning(
+    session: AsyncSession, connection_id: uuid.UUID, now: datetime
+) -> Connection | None:
+    """Set `expiry_warned_at` unless another worker did; only the first caller gets the row."""
+    result = await session.execute(
+        update(Connection)
+        .where(
+            Connection.id == connection_id,
+            Connection.status == "active",
+            Connection.expiry_warned_at.is_(None),
+        )
+        .values(expiry_warned_at=now)
+        .returning(Connection)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def clear_expiry_warnings(
+    session: AsyncSession, refresh_before: datetime, access_before: datetime
+) -> int:
+    """Re-arm the warning of connections that left the window, e.g. after a reconnect."""
+    result = await session.execute(
+        update(Connection)
+        .where(
+            Connection.expiry_warned_at.is_not(None),
+            ~expiring_clause(refresh_before, access_before),
+        )
+        .values(expiry_warned_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def count_connections_by_health(
+    session: AsyncSession, refresh_before: datetime, access_before: datetime
+) -> dict[str, int]:
+    """Count connections that need a reconnect and active ones whose grant ends soon."""
+    has_refresh = Connection.refresh_token_encrypted.is_not(None)
+    active = Connection.status == "active"
+    row = (await session.execute(
+        select(
+            func.count().filter(Connection.status == "needs_reconnect"),
+            func.count().filter(
+                active, has_refresh, Connection.refresh_token_expires_at < refresh_before
+            ),
+            func.count().filter(
+                active, ~has_refresh, Connection.access_token_expires_at < access_before
+            ),
+        )
+    )).one()
+    return {"needs_reconnect": row[0], "refresh_token_expiring": row[1],
+            "access_token_expiring": row[2]}
+
+
+async def lock_connections_with_tokens(
+    session: AsyncSession, after_id: uuid.UUID | None, limit: int
+) -> Sequence[Connection]:
+    """Lock the next `limit` connections (by id) that store at least one token."""
+    statement = (
+        select(Connection)
+        .where(or_(Connection.access_token_encrypted.is_not(None),
+                   Connection.refresh_token_encrypted.is_not(None)))
+        .order_by(Connection.id)
+        .limit(limit)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    if after_id is not None:
+        statement = statement.where(Connection.id > after_id)
+    return (await session.execute(statement)).scalars().all()

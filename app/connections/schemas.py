@@ -41,3 +41,20 @@ class ConnectionOut(Schema):
     created_at: datetime
     last_refreshed_at: datetime | None
     ad_accounts: list[AdAccountOut] = []
+    needs_reconnect: bool = Field(
+        default=False, description="True when the member must connect again before calls work")
+    access_token_expires_in_days: int | None = Field(
+        default=None, description="Whole days until the access token expires, 0 once expired")
+    refresh_token_expires_in_days: int | None = Field(
+        default=None, description="Whole days until the refresh token expires, 0 once expired")
+    reconnect_by: datetime | None = Field(
+        default=None,
+        description="When the connection stops working unless the member connects again; "
+        "null when LinkedIn gave no refresh-token lifetime",
+    )
+    expires_soon: bool = Field(
+        default=False,
+        description="True when the grant ends within the warning window: the refresh token "
+        "within LINKEDIN_ADS_REFRESH_TOKEN_WARNING_DAYS, or, for apps without refresh tokens, "
+        "the access token within LINKEDIN_ADS_TOKEN_REFRESH_MARGIN_SECONDS",
+    )

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.connections import repository
 from app.connections.models import AdAccount, Connection
 from app.connections.schemas import AdAccountOut, AuthorizationUrl, ConnectionOut
-from app.connections.tokens import TokenService
-from app.core.errors import InvalidInputError, NotFoundError, ServiceError, FieldError
+from app.connections.tokens import TokenService, reconnect_deadline
+from app.core.errors import FieldError, InvalidInputError, NotFoundError, ServiceError
 from app.core.settings import Settings
 from app.events.repository import add_event
 from app.linkedin.client import LinkedInClient
@@ -66,8 +66,30 @@ def account_out(account: AdAccount) -> AdAccountOut:
     )
 
 
-def connection_out(connection: Connection, accounts: Sequence[AdAccount] = ()) -> ConnectionOut:
+def days_until(moment: datetime | None, now: datetime) -> int | None:
+    if moment is None:
+        return None
+    return max(0, (moment - now) // timedelta(days=1))
+
+
+def connection_out(
+    connection: Connection, accounts: Sequence[AdAccount] = (), *, settings: Settings
+) -> ConnectionOut:
+    now = datetime.now(UTC)
+    deadline = reconnect_deadline(connection)
+    if connection.refresh_token_encrypted is not None:
+        warning_window = timedelta(days=settings.linkedin_ads_refresh_token_warning_days)
+        ending = connection.refresh_token_expires_at
+    else:
+        warning_window = timedelta(seconds=settings.linkedin_ads_token_refresh_margin_seconds)
+        ending = connection.access_token_expires_at
     return ConnectionOut(
+        needs_reconnect=connection.status == "needs_reconnect",
+        access_token_expires_in_days=days_until(connection.access_token_expires_at, now),
+        refresh_token_expires_in_days=days_until(connection.refresh_token_expires_at, now),
+        reconnect_by=deadline,
+        expires_soon=(connection.status == "active" and ending is not None
+                      and ending - now < warning_window),
         id=connection.id, status=connection.status, status_reason=connection.status_reason,
         scopes=connection.scopes.split() if connection.scopes else [],
         access_token_expires_at=connection.access_token_expires_at,
@@ -204,7 +226,8 @@ class ConnectionService:
         by_connection: dict[uuid.UUID, list[AdAccount]] = {}
         for account in accounts:
             by_connection.setdefault(account.connection_id, []).append(account)
-        return [connection_out(item, by_connection.get(item.id, [])) for item in connections]
+        return [connection_out(item, by_connection.get(item.id, []), settings=self.settings)
+                for item in connections]
 
     async def get_connection(
         self, session: AsyncSession, workspace_id: str, connection_id: uuid.UUID
@@ -213,7 +236,7 @@ class ConnectionService:
         if connection is None or connection.status == "disconnected":
             raise NotFoundError(f"connection {connection_id} not found")
         accounts = await repository.list_ad_accounts(session, workspace_id, connection_id)
-        return connection_out(connection, accounts)
+        return connection_out(connection, accounts, settings=self.settings)
 
     async def list_ad_accounts(self, session: AsyncSession, workspace_id: str) -> list[AdAccountOut]:
         return [account_out(item) for item in await repository.list_ad_accounts(session, workspace_id)]
@@ -240,6 +263,7 @@ class ConnectionService:
         connection.refresh_token_encrypted = None
         connection.access_token_expires_at = None
         connection.refresh_token_expires_at = None
+        connection.expiry_warned_at = None
         connection.status = "disconnected"
         connection.disconnected_at = datetime.now(UTC)
         await repository.delete_ad_accounts(session, connection.id)
