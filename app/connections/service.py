@@ -257,8 +257,10 @@ class ConnectionService:
                                                      for_update=True)
         if connection is None or connection.status == "disconnected":
             raise NotFoundError(f"connection {connection_id} not found")
-        access_token = (self.tokens.cipher.decrypt(connection.access_token_encrypted)
-                        if connection.access_token_encrypted else None)
+        # Both tokens are revoked: LinkedIn revokes per token, so a refresh token left alone
+        # would still mint access tokens after the disconnect.
+        stored = [connection.access_token_encrypted, connection.refresh_token_encrypted]
+        upstream_tokens = [self.tokens.cipher.decrypt(item) for item in stored if item]
         connection.access_token_encrypted = None
         connection.refresh_token_encrypted = None
         connection.access_token_expires_at = None
@@ -270,9 +272,11 @@ class ConnectionService:
         await add_event(session, workspace_id=workspace_id, entity_type="connection",
                         entity_id=str(connection.id), type="disconnected",
                         connection_id=connection.id)
-        if access_token and self.settings.linkedin_ads_revoke_on_disconnect:
+        if not self.settings.linkedin_ads_revoke_on_disconnect:
+            return
+        for token in upstream_tokens:
             try:
-                await self.oauth.revoke(access_token)
+                await self.oauth.revoke(token)
             except ServiceError as failure:
                 # Our copy is gone either way; the member can still remove the app on LinkedIn.
                 logger.warning("connection.revoke_failed", extra={

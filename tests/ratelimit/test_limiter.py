@@ -242,14 +242,16 @@ def test_processes_admit_exact_count(redis_url: str) -> None:
 
 
 async def test_tasks_admit_exact_count(make_limiter: MakeLimiter, redis: Redis) -> None:
-    limiter = make_limiter({"short": (30, 0.5), "long": (45, 60)})
+    # A generous timeout and a 2 s window: this test counts, and a loaded machine must not
+    # turn slow checks into refusals or let the short window lapse during the first burst.
+    limiter = make_limiter({"short": (30, 2.0), "long": (45, 60)}, timeout=5)
 
     async def attempt() -> bool:
         return (await limiter.check("c1", "100")).admitted
 
     # 100 tasks, the default size of redis-py's pool, which raises rather than waits when full.
     first = await asyncio.gather(*(attempt() for _ in range(100)))
-    await asyncio.sleep(0.55)
+    await asyncio.sleep(2.05)
     second = await asyncio.gather(*(attempt() for _ in range(100)))
 
     assert sum(first) == 30
