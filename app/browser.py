@@ -83,7 +83,7 @@ async def submit_consent(http: httpx.AsyncClient, authorization_url: str, *, app
                     answer = await http.get(target, params=data, follow_redirects=False)
                 if answer.status_code not in (301, 302, 303, 307):
                     raise RuntimeError(
-                        f"the consent form answered {answer.status_code}, not a redirect"
+                        f"the consent form returned HTTP {answer.status_code}, not a redirect"
                     )
                 return urljoin(target, answer.headers["location"])
     raise RuntimeError("no Approve/Cancel button on the consent page")

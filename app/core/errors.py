@@ -43,7 +43,7 @@ class UpstreamDetail:
 
 @dataclass
 class ServiceError(Exception):
-    """Base of every error the API answers with; subclasses fix the HTTP status and code."""
+    """Base of every error response of the API; subclasses fix the HTTP status and code."""
 
     message: str
     operation: str | None = None
@@ -111,7 +111,7 @@ class IdempotencyMismatchError(ServiceError):
 
 
 class QuotaExceededError(ServiceError):
-    """Raised before LinkedIn is called (our limiter) or after it answered 429 (its quota)."""
+    """Raised before LinkedIn is called (our limiter) or after it returned 429 (its quota)."""
 
     status_code = 429
     code = "quota_exceeded"
@@ -126,7 +126,7 @@ class ReconnectRequiredError(ServiceError):
 
 
 class UpstreamError(ServiceError):
-    """LinkedIn answered with an error the caller cannot fix by changing its input."""
+    """LinkedIn returned an error the caller cannot fix by changing its input."""
 
     status_code = 502
     code = "upstream_error"

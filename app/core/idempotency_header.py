@@ -1,4 +1,4 @@
-"""The `Idempotency-Key` request header and the answer built from a stored write outcome."""
+"""The `Idempotency-Key` request header and the response built from a stored write outcome."""
 
 from __future__ import annotations
 

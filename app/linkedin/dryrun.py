@@ -1,4 +1,4 @@
-"""Dry-run mode: synthetic answers shaped like LinkedIn's, with ids that cannot be real.
+"""Dry-run mode: synthetic responses shaped like LinkedIn's, with ids that cannot be real.
 
 LinkedIn's ids are positive integers; a dry-run id is `dryrun-` and 16 hex digits derived from
 the workspace and the idempotency key, so the same request always gets the same id.
@@ -26,7 +26,7 @@ def synthetic_id(workspace_id: str, idempotency_key: str, kind: str) -> str:
 
 
 def synthesize(payload: dict[str, Any], entity_id: str, *, test: bool) -> dict[str, Any]:
-    """What LinkedIn would hold after creating `payload`."""
+    """Return the entity LinkedIn would store after creating `payload`."""
     now = epoch_ms(datetime.now(UTC))
     entity = copy.deepcopy(payload)
     entity.update(
