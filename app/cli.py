@@ -33,7 +33,9 @@ def ensure_database(server_url: str, name: str) -> str:
     import asyncpg
 
     async def create() -> None:
-        connection = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://"))
+        connection = await asyncpg.connect(
+            server_url.replace("postgresql+asyncpg://", "postgresql://")
+        )
         try:
             exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if not exists:
@@ -60,9 +62,16 @@ def command_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     check_settings()
-    uvicorn.run("app.main:create_default_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, access_log=False, proxy_headers=True,
-                log_level=args.log_level.lower())
+    uvicorn.run(
+        "app.main:create_default_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        proxy_headers=True,
+        log_level=args.log_level.lower(),
+    )
 
 
 def command_migrate(args: argparse.Namespace) -> None:
@@ -105,9 +114,12 @@ def command_rotate_keys(args: argparse.Namespace) -> None:
     print(f"tokens already encrypted with the first key: {report.current}")
     if report.unreadable:
         ids = ", ".join(str(item) for item in report.unreadable)
-        print(f"connections with tokens no configured key decrypts: {len(report.unreadable)} "
-              f"({ids}); add the key that encrypted them to LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS "
-              "and run rotate-keys again", file=sys.stderr)
+        print(
+            f"connections with tokens no configured key decrypts: {len(report.unreadable)} "
+            f"({ids}); add the key that encrypted them to LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS "
+            "and run rotate-keys again",
+            file=sys.stderr,
+        )
         sys.exit(1)
 
 
@@ -122,12 +134,17 @@ def wait_for_http(url: str, timeout: float) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+    raise TimeoutError(f"{url} did not respond within {timeout:.0f} s")
 
 
 def start_local_stack(
-    *, service_port: int, sandbox_port: int, live_mode: bool,
-    extra_env: dict[str, str] | None = None, data_dir: Path = DATA_DIR, quiet: bool = False,
+    *,
+    service_port: int,
+    sandbox_port: int,
+    live_mode: bool,
+    extra_env: dict[str, str] | None = None,
+    data_dir: Path = DATA_DIR,
+    quiet: bool = False,
 ) -> tuple[list[subprocess.Popen[bytes]], list[object], dict[str, str]]:
     """Start embedded servers (unless URLs are set), the sandbox and the service."""
     from app.core.embedded import EmbeddedPostgres, EmbeddedValkey
@@ -152,27 +169,56 @@ def start_local_stack(
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env.setdefault("LINKEDIN_ADS_API_BASE_URL", sandbox_url + "/rest")
     env.setdefault("LINKEDIN_ADS_OAUTH_BASE_URL", sandbox_url + "/oauth/v2")
-    env.setdefault("LINKEDIN_ADS_REDIRECT_URI",
-                   f"http://127.0.0.1:{service_port}/v1/connections/oauth/callback")
-    env.setdefault("LINKEDIN_ADS_ALLOWED_RETURN_URLS",
-                   f"http://127.0.0.1:{service_port}/,http://localhost:3000/")
-    env["LINKEDIN_ADS_LIVE_MODE"] = "true" if live_mode else env.get("LINKEDIN_ADS_LIVE_MODE", "false")
+    env.setdefault(
+        "LINKEDIN_ADS_REDIRECT_URI",
+        f"http://127.0.0.1:{service_port}/v1/connections/oauth/callback",
+    )
+    env.setdefault(
+        "LINKEDIN_ADS_ALLOWED_RETURN_URLS",
+        f"http://127.0.0.1:{service_port}/,http://localhost:3000/",
+    )
+    env["LINKEDIN_ADS_LIVE_MODE"] = (
+        "true" if live_mode else env.get("LINKEDIN_ADS_LIVE_MODE", "false")
+    )
     env.update(extra_env or {})
     if quiet:
         env["LINKEDIN_ADS_LOG_LEVEL"] = "WARNING"
     python = sys.executable
     processes = [
-        subprocess.Popen([python, "-m", "app.sandbox", "--host", "127.0.0.1",  # noqa: S603
-                          "--port", str(sandbox_port)], env=env),
-        subprocess.Popen([python, "-m", "app.cli", "serve", "--host", "127.0.0.1",  # noqa: S603
-                          "--port", str(service_port)], env=env),
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "app.sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(sandbox_port),
+            ],
+            env=env,
+        ),
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "app.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(service_port),
+            ],
+            env=env,
+        ),
     ]
     wait_for_http(sandbox_url + "/_sandbox/state", 60)
     wait_for_http(f"http://127.0.0.1:{service_port}/health", 60)
     return processes, stoppers, env
 
 
-def stop_local_stack(processes: Sequence[subprocess.Popen[bytes]], stoppers: Sequence[object]) -> None:
+def stop_local_stack(
+    processes: Sequence[subprocess.Popen[bytes]], stoppers: Sequence[object]
+) -> None:
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -187,10 +233,12 @@ def stop_local_stack(processes: Sequence[subprocess.Popen[bytes]], stoppers: Seq
 
 def command_dev(args: argparse.Namespace) -> None:
     print("Starting the LinkedIn Ads integration locally:")
-    processes, stoppers, env = start_local_stack(
-        service_port=args.port, sandbox_port=args.sandbox_port, live_mode=False)
+    processes, stoppers, _ = start_local_stack(
+        service_port=args.port, sandbox_port=args.sandbox_port, live_mode=False
+    )
     try:
-        print(f"""
+        print(
+            f"""
 Ready.
   service   http://127.0.0.1:{args.port}   (API docs: http://127.0.0.1:{args.port}/docs)
   health    http://127.0.0.1:{args.port}/health
@@ -203,7 +251,9 @@ Next: `make demo` in another terminal, or start a connection:
        -H 'Authorization: Bearer dev-api-key' -H 'Content-Type: application/json' \\
        -d '{{"returnUrl": "http://127.0.0.1:{args.port}/docs"}}'
 and open the authorizationUrl it returns in a browser.
-Press Ctrl-C to stop everything.""", flush=True)
+Press Ctrl-C to stop everything.""",
+            flush=True,
+        )
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
         print("a child process stopped; shutting down", file=sys.stderr)
@@ -245,12 +295,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--log-level", default=os.environ.get("LINKEDIN_ADS_LOG_LEVEL", "INFO"),
-                       help="uvicorn's and the service's log level (default: INFO)")
+    serve.add_argument(
+        "--log-level",
+        default=os.environ.get("LINKEDIN_ADS_LOG_LEVEL", "INFO"),
+        help="uvicorn's and the service's log level (default: INFO)",
+    )
     serve.set_defaults(handler=command_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(
-        handler=command_migrate)
+        handler=command_migrate
+    )
 
     sandbox = commands.add_parser("sandbox", help="run the LinkedIn sandbox")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -263,22 +317,28 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(handler=command_dev)
 
     commands.add_parser("demo", help="run the main job against the sandbox").set_defaults(
-        handler=command_demo)
+        handler=command_demo
+    )
     commands.add_parser("keygen", help="print a new token encryption key").set_defaults(
-        handler=command_keygen)
+        handler=command_keygen
+    )
 
-    commands.add_parser("sync", help="sync every due ad account once (analytics and events)"
-                        ).set_defaults(handler=command_sync)
+    commands.add_parser(
+        "sync", help="sync every due ad account once (analytics and events)"
+    ).set_defaults(handler=command_sync)
     backfill = commands.add_parser("backfill", help="pull analytics of one ad account for a range")
     backfill.add_argument("--account", type=int, required=True, help="LinkedIn ad account id")
-    backfill.add_argument("--start", type=date.fromisoformat, required=True,
-                          help="first day, YYYY-MM-DD")
-    backfill.add_argument("--end", type=date.fromisoformat, required=True,
-                          help="last day (inclusive), YYYY-MM-DD")
+    backfill.add_argument(
+        "--start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD"
+    )
+    backfill.add_argument(
+        "--end", type=date.fromisoformat, required=True, help="last day (inclusive), YYYY-MM-DD"
+    )
     backfill.add_argument("--workspace", help="workspace id, when several hold the account")
     backfill.set_defaults(handler=command_backfill)
     fx_rates = commands.add_parser(
-        "load-fx-rates", help="load USD exchange rates from a CSV with date,currency,usd_per_unit")
+        "load-fx-rates", help="load USD exchange rates from a CSV with date,currency,usd_per_unit"
+    )
     fx_rates.add_argument("file", type=Path, help="CSV file path")
     fx_rates.set_defaults(handler=command_load_fx_rates)
     commands.add_parser(

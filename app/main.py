@@ -13,6 +13,15 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.ad_sets.router import router as ad_sets_router
+from app.ad_sets.service import AdSetService
+from app.ads.router import router as ads_router
+from app.ads.service import AdService
+from app.analytics.router import router as analytics_router
+from app.analytics.service import AnalyticsService
+from app.analytics.sync import SyncService
+from app.assets.router import router as assets_router
+from app.assets.service import AssetService
 from app.campaigns.router import router as campaigns_router
 from app.campaigns.service import CampaignService
 from app.connections.router import router as connections_router
@@ -53,8 +62,10 @@ async def service_error_handler(request: Request, error: Exception) -> Response:
     if error.retry_after_seconds is not None:
         headers["Retry-After"] = str(max(1, round(error.retry_after_seconds)))
     if error.status_code >= 500:
-        logger.warning("request.failed", extra={"code": error.code, "operation": error.operation,
-                                                "error": error.message})
+        logger.warning(
+            "request.failed",
+            extra={"code": error.code, "operation": error.operation, "error": error.message},
+        )
     return JSONResponse(error_body(error), status_code=error.status_code, headers=headers)
 
 
@@ -82,8 +93,9 @@ async def http_error_handler(request: Request, error: Exception) -> Response:
     elif error.status_code == 405:
         shaped.code = "method_not_allowed"
     shaped.status_code = error.status_code
-    return JSONResponse(error_body(shaped), status_code=error.status_code,
-                        headers=getattr(error, "headers", None))
+    return JSONResponse(
+        error_body(shaped), status_code=error.status_code, headers=getattr(error, "headers", None)
+    )
 
 
 async def unexpected_error_handler(request: Request, error: Exception) -> Response:
@@ -97,39 +109,70 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
-    redis = create_redis(settings.redis_url,
-                         timeout_seconds=settings.linkedin_ads_rate_limit_timeout_seconds)
+    redis = create_redis(
+        settings.redis_url, timeout_seconds=settings.linkedin_ads_rate_limit_timeout_seconds
+    )
     http = create_http_client(settings)
     limiter = RateLimiter(redis, settings)
     linkedin = LinkedInClient(http=http, settings=settings, limiter=limiter)
     oauth = OAuthClient(http=http, settings=settings, limiter=limiter)
     cipher = TokenCipher(settings.linkedin_ads_token_encryption_keys)
-    tokens = TokenService(session_factory=session_factory, cipher=cipher, oauth=oauth,
-                          settings=settings)
+    # Token refreshes get their own pool: a request holding a connection of the main pool
+    # waits for its refresh, which must never wait for that same pool.
+    token_engine = create_engine(
+        settings.database_url, pool_size=settings.linkedin_ads_token_pool_size
+    )
+    tokens = TokenService(
+        session_factory=create_session_factory(token_engine),
+        cipher=cipher,
+        oauth=oauth,
+        settings=settings,
+    )
     idempotency = IdempotencyStore()
 
     state = app.state
     state.engine, state.session_factory, state.redis = engine, session_factory, redis
     state.http, state.limiter, state.linkedin, state.oauth = http, limiter, linkedin, oauth
     state.tokens, state.idempotency = tokens, idempotency
-    state.connections = ConnectionService(settings=settings, linkedin=linkedin, oauth=oauth,
-                                          tokens=tokens)
-    state.campaigns = CampaignService(settings=settings, linkedin=linkedin, tokens=tokens,
-                                      idempotency=idempotency)
+    state.connections = ConnectionService(
+        settings=settings, linkedin=linkedin, oauth=oauth, tokens=tokens
+    )
+    state.campaigns = CampaignService(
+        settings=settings, linkedin=linkedin, tokens=tokens, idempotency=idempotency
+    )
+    state.ad_sets = AdSetService(
+        settings=settings, linkedin=linkedin, tokens=tokens, idempotency=idempotency
+    )
+    state.ads = AdService(
+        settings=settings, linkedin=linkedin, tokens=tokens, idempotency=idempotency
+    )
+    state.assets = AssetService(
+        settings=settings, linkedin=linkedin, http=http, tokens=tokens, idempotency=idempotency
+    )
+    state.analytics = AnalyticsService(settings=settings, linkedin=linkedin, tokens=tokens)
+    state.sync = SyncService(
+        settings=settings, linkedin=linkedin, tokens=tokens, session_factory=session_factory
+    )
     # Background jobs register themselves here; each claims its work in PostgreSQL.
     scheduler = Scheduler()
     state.scheduler = scheduler
     register_jobs(scheduler, state, settings)
     if settings.linkedin_ads_scheduler_enabled:
         scheduler.start()
-    logger.info("service.started", extra={"live_mode": settings.linkedin_ads_live_mode,
-                                          "api_version": settings.linkedin_ads_api_version})
+    logger.info(
+        "service.started",
+        extra={
+            "live_mode": settings.linkedin_ads_live_mode,
+            "api_version": settings.linkedin_ads_api_version,
+        },
+    )
     try:
         yield
     finally:
         await scheduler.stop()
         await http.aclose()
         await redis.aclose()
+        await token_engine.dispose()
         await engine.dispose()
         logger.info("service.stopped")
 
@@ -150,15 +193,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
 
-    for router in (connections_router, campaigns_router, events_router, ratelimit_router):
+    for router in (
+        connections_router,
+        campaigns_router,
+        ad_sets_router,
+        ads_router,
+        assets_router,
+        events_router,
+        ratelimit_router,
+        analytics_router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:
         """Report the process, PostgreSQL, Redis and the LinkedIn API version; 503 when down."""
         state = request.app.state
-        status, body = await health_report(engine=state.engine, redis=state.redis,
-                                           settings=state.settings, linkedin=state.linkedin)
+        status, body = await health_report(
+            engine=state.engine, redis=state.redis, settings=state.settings, linkedin=state.linkedin
+        )
         return JSONResponse(body, status_code=status)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)

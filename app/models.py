@@ -1,5 +1,6 @@
 """Imports every table model so that `Base.metadata` is complete (Alembic, tests)."""
 
+from app.analytics.models import AnalyticsDaily, AnalyticsPull, EntityState, FxRate
 from app.connections.models import AdAccount, Connection, OAuthState
 from app.core.database import Base
 from app.events.models import Event
@@ -8,10 +9,15 @@ from app.linkedin.models import DryRunEntity
 
 __all__ = [
     "AdAccount",
+    "AnalyticsDaily",
+    "AnalyticsPull",
     "Base",
     "Connection",
     "DryRunEntity",
+    "EntityState",
     "Event",
+    "FxRate",
     "IdempotencyRecord",
     "OAuthState",
+    "VariantStatusChange",
 ]

@@ -14,7 +14,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-MODULES = ["bench.bench_service", "bench.bench_client", "bench.bench_ratelimit"]
+MODULES = [
+    "bench.bench_service",
+    "bench.bench_client",
+    "bench.bench_ratelimit",
+    "bench.bench_analytics",
+    "bench.bench_upload",
+]
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -42,7 +48,7 @@ def main() -> int:
                     entries.extend(module.run(redis_url))
             else:
                 entries.extend(module.run())
-        except Exception:  # noqa: BLE001 - report and go on with the other benchmarks
+        except Exception:
             failed.append(name)
             traceback.print_exc()
     for item in entries:
@@ -50,11 +56,23 @@ def main() -> int:
     width = max((len(item["name"]) for item in entries), default=10)
     print(f"{'figure':<{width}}  {'value':>12}  {'baseline':>12}  {'ratio':>7}  goal")
     for item in entries:
-        print(f"{item['name']:<{width}}  {item['value']:>12}  {item['baseline']:>12}  "
-              f"{item['ratio']:>7}  {item['goal']} {'ok' if item['met'] else 'MISSED'}")
-    RESULTS.write_text(json.dumps(
-        {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
-         "results": entries}, indent=2) + "\n")
+        print(
+            f"{item['name']:<{width}}  {item['value']:>12}  {item['baseline']:>12}  "
+            f"{item['ratio']:>7}  {item['goal']} {'ok' if item['met'] else 'MISSED'}"
+        )
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": __import__("os").cpu_count(),
+                },
+                "results": entries,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {RESULTS}")
     return 1 if failed else 0
 

@@ -9,7 +9,7 @@ import json
 import re
 from datetime import date
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -98,9 +98,48 @@ class Settings(BaseSettings):
     linkedin_ads_token_refresh_margin_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     # Revoke the access token at LinkedIn's `/revoke` endpoint on disconnect.
     linkedin_ads_revoke_on_disconnect: bool = True
+    # Seconds between runs of the job that refreshes due tokens and records expiry warnings.
+    linkedin_ads_token_refresh_interval_seconds: int = Field(default=900, ge=10)
+    # Days before a refresh token expires when the connection is reported as expiring.
+    linkedin_ads_refresh_token_warning_days: int = Field(default=30, ge=1, le=365)
+    # PostgreSQL connections kept apart for token refreshes, so that requests holding the main
+    # pool can never starve the refresh they wait for.
+    linkedin_ads_token_pool_size: int = Field(default=4, ge=1, le=100)
+
+    # Media uploads: `register_upload` is LinkedIn's legacy Vector Assets flow that the product
+    # document describes; `images_videos` uses the versioned Images and Videos APIs. Documents
+    # always use the Documents API.
+    linkedin_ads_upload_flow: Literal["register_upload", "images_videos"] = "register_upload"
+    # Maximum wait, in seconds, for LinkedIn's response to one PUT of upload bytes.
+    linkedin_ads_upload_timeout_seconds: float = Field(default=600.0, gt=0)
+    # How long an upload waits for LinkedIn to finish processing the media, and the interval
+    # between status reads, in seconds. The response shows the last status read.
+    linkedin_ads_upload_poll_timeout_seconds: float = Field(default=30.0, ge=0)
+    linkedin_ads_upload_poll_interval_seconds: float = Field(default=1.0, gt=0)
 
     linkedin_ads_scheduler_enabled: bool = True
     linkedin_ads_sync_interval_seconds: int = Field(default=3600, ge=10)
+    # Days re-pulled by every sync, because LinkedIn restates recent days.
+    linkedin_ads_sync_window_days: int = Field(default=30, ge=1, le=366)
+    # Ad accounts one worker claims at a time. Accounts of one connection that are claimed
+    # together share analytics calls, so larger batches need fewer calls.
+    linkedin_ads_sync_claim_batch: int = Field(default=200, ge=1, le=5000)
+    # Seconds a claim holds before another worker may take the account (a crashed worker's).
+    linkedin_ads_sync_claim_lease_seconds: int = Field(default=900, ge=30)
+    # Stored analytics younger than this are served without asking LinkedIn.
+    linkedin_ads_analytics_max_age_seconds: int = Field(default=3600, ge=0)
+
+    # Experiments: variants per experiment (each is one LinkedIn campaign), and the sample
+    # every variant needs before the results call a winner.
+    linkedin_ads_experiment_max_variants: int = Field(default=10, ge=2, le=100)
+    linkedin_ads_experiment_min_impressions: int = Field(default=1000, ge=1)
+    linkedin_ads_experiment_min_clicks: int = Field(default=100, ge=1)
+    # Two-sided confidence of the results' intervals and tests, before the Bonferroni split
+    # over the treatments.
+    linkedin_ads_experiment_confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    # NOTE: 15 active ads per campaign is the limit Campaign Manager applies to Sponsored
+    # Content; the API reference does not state it, so it is a setting.
+    linkedin_ads_max_active_ads_per_ad_set: int = Field(default=15, ge=1)
 
     # The tier whose windows apply to every ad account unless overridden. `development` is
     # LinkedIn's tier for apps without partner review, so a fresh deployment stays inside it.
@@ -113,8 +152,10 @@ class Settings(BaseSettings):
     linkedin_ads_rate_limit_account_overrides: Annotated[
         dict[str, RateLimitTier | RateLimitWindows], NoDecode
     ] = {}
-    # How long one limiter check may wait for Redis before the call is rejected.
-    linkedin_ads_rate_limit_timeout_seconds: float = Field(default=0.25, gt=0, le=5)
+    # How long one limiter check may wait for Redis before the call is rejected. The wait
+    # includes the event loop's own delay, so a busy process needs headroom over Redis's
+    # sub-millisecond reply: at 0.25 s, dozens of concurrent requests drew false refusals.
+    linkedin_ads_rate_limit_timeout_seconds: float = Field(default=1.0, gt=0, le=5)
 
     @field_validator("linkedin_ads_api_version")
     @classmethod
@@ -173,7 +214,8 @@ class Settings(BaseSettings):
         return pairs
 
     @field_validator(
-        "linkedin_ads_rate_limit_windows", "linkedin_ads_rate_limit_account_overrides",
+        "linkedin_ads_rate_limit_windows",
+        "linkedin_ads_rate_limit_account_overrides",
         mode="before",
     )
     @classmethod
@@ -203,9 +245,7 @@ class Settings(BaseSettings):
             return {}
         for scope, override in value.items():
             if not RATE_LIMIT_SCOPE.match(scope):
-                raise ValueError(
-                    f"scope {scope!r} is not an ad account id, \"oauth\" or \"member\""
-                )
+                raise ValueError(f'scope {scope!r} is not an ad account id, "oauth" or "member"')
             if isinstance(override, dict):
                 _check_window_names(override, scope)
         return value
@@ -248,7 +288,9 @@ class Settings(BaseSettings):
 
     @property
     def api_version_date(self) -> date:
-        return date(int(self.linkedin_ads_api_version[:4]), int(self.linkedin_ads_api_version[4:6]), 1)
+        return date(
+            int(self.linkedin_ads_api_version[:4]), int(self.linkedin_ads_api_version[4:6]), 1
+        )
 
 
 def _check_window_names(windows: RateLimitWindows, scope: str | None = None) -> None:

@@ -73,3 +73,60 @@ def dto_field(linkedin_path: str, table: dict[str, str]) -> str:
             return table[path]
         path = path.rsplit("/", 1)[0]
     return linkedin_path
+
+
+# LinkedIn's input paths on campaigns (the dashboard's ad sets), as the DTO names them.
+CAMPAIGN_FIELDS = {
+    "/account": "ad_account_id",
+    "/campaignGroup": "campaign_id",
+    "/name": "name",
+    "/type": "type",
+    "/format": "format",
+    "/objectiveType": "objective",
+    "/costType": "cost_type",
+    "/unitCost": "bid",
+    "/unitCost/amount": "bid",
+    "/unitCost/currencyCode": "currency",
+    "/dailyBudget": "daily_budget",
+    "/dailyBudget/amount": "daily_budget",
+    "/dailyBudget/currencyCode": "currency",
+    "/totalBudget": "lifetime_budget",
+    "/totalBudget/amount": "lifetime_budget",
+    "/totalBudget/currencyCode": "currency",
+    "/runSchedule": "start_time",
+    "/runSchedule/start": "start_time",
+    "/runSchedule/end": "end_time",
+    "/locale": "locale",
+    "/targetingCriteria": "targeting",
+    "/targetingCriteria/include": "targeting.include",
+    "/targetingCriteria/exclude": "targeting.exclude",
+    "/offsiteDeliveryEnabled": "offsite_delivery_enabled",
+    "/politicalIntent": "political_intent",
+    "/creativeSelection": "creative_selection",
+    "/optimizationTargetType": "optimization_target",
+    "/audienceExpansionEnabled": "audience_expansion_enabled",
+    "/associatedEntity": "associated_entity",
+    "/status": "status",
+}
+
+# LinkedIn's input paths on creatives (the dashboard's ads), as the DTO names them.
+CREATIVE_FIELDS = {
+    "/campaign": "ad_set_id",
+    "/name": "name",
+    "/intendedStatus": "status",
+    "/content": "content",
+    "/content/reference": "content.reference",
+    "/inlineContent": "content",
+    "/inlineContent/post/author": "content.author",
+    "/inlineContent/post/commentary": "content.text",
+    "/inlineContent/post/contentLandingPage": "content.landing_page",
+    "/inlineContent/post/contentCallToActionLabel": "content.call_to_action",
+    "/inlineContent/post/content/media/id": "content.media_urn",
+    "/inlineContent/post/content/media/title": "content.headline",
+}
+
+# Media URNs: the versioned Images, Videos and Documents APIs, and the legacy Vector Assets API.
+IMAGE_URN = "urn:li:image:{}"
+VIDEO_URN = "urn:li:video:{}"
+DOCUMENT_URN = "urn:li:document:{}"
+DIGITAL_MEDIA_ASSET_URN = "urn:li:digitalmediaAsset:{}"

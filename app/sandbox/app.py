@@ -68,6 +68,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 
     app.include_router(oauth.router)
     app.include_router(admin.router)
+    app.include_router(analytics.admin_router)
     app.include_router(uploads.upload_router)
     app.add_middleware(SandboxMiddleware, sandbox=sandbox)
     _install_drop_filter()
