@@ -42,23 +42,32 @@ from app.linkedin.restli import campaign_groups_search, campaigns_search, creati
 
 logger = logging.getLogger(__name__)
 
-SYNC_ACCOUNTS = Counter("linkedin_ads_sync_accounts_total",
-                        "Ad accounts the sync finished, by outcome (ok, failed).", ["outcome"])
-SYNC_ROWS = Counter("linkedin_ads_sync_rows_total", "Analytics rows stored by the sync.",
-                    ["level"])
-ANALYTICS_CALLS = Counter("linkedin_ads_analytics_calls_total",
-                          "adAnalytics calls, by level and whether the row cap truncated them.",
-                          ["level", "result"])
-SYNC_EVENTS = Counter("linkedin_ads_sync_events_total", "State-change events recorded.",
-                      ["type"])
-SYNC_LAG = Gauge("linkedin_ads_sync_lag_seconds",
-                 "Seconds since the least recently synced connected ad account was synced.")
-SYNC_FAILING = Gauge("linkedin_ads_sync_accounts_failing",
-                     "Connected ad accounts whose last sync failed.")
-SYNC_NEVER = Gauge("linkedin_ads_sync_accounts_never_synced",
-                   "Connected ad accounts not synced yet.")
-SYNC_RUN_DONE = Gauge("linkedin_ads_sync_run_accounts_done",
-                      "Ad accounts finished by this process's current or last sync run.")
+SYNC_ACCOUNTS = Counter(
+    "linkedin_ads_sync_accounts_total",
+    "Ad accounts the sync finished, by outcome (ok, failed).",
+    ["outcome"],
+)
+SYNC_ROWS = Counter("linkedin_ads_sync_rows_total", "Analytics rows stored by the sync.", ["level"])
+ANALYTICS_CALLS = Counter(
+    "linkedin_ads_analytics_calls_total",
+    "adAnalytics calls, by level and whether the row cap truncated them.",
+    ["level", "result"],
+)
+SYNC_EVENTS = Counter("linkedin_ads_sync_events_total", "State-change events recorded.", ["type"])
+SYNC_LAG = Gauge(
+    "linkedin_ads_sync_lag_seconds",
+    "Seconds since the least recently synced connected ad account was synced.",
+)
+SYNC_FAILING = Gauge(
+    "linkedin_ads_sync_accounts_failing", "Connected ad accounts whose last sync failed."
+)
+SYNC_NEVER = Gauge(
+    "linkedin_ads_sync_accounts_never_synced", "Connected ad accounts not synced yet."
+)
+SYNC_RUN_DONE = Gauge(
+    "linkedin_ads_sync_run_accounts_done",
+    "Ad accounts finished by this process's current or last sync run.",
+)
 
 # Accounts whose state reads run at once within one batch.
 CONCURRENT_ACCOUNTS = 8
@@ -106,8 +115,14 @@ def describe(error: BaseException) -> str:
 
 
 class SyncService:
-    def __init__(self, *, settings: Settings, linkedin: LinkedInClient, tokens: TokenService,
-                 session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        linkedin: LinkedInClient,
+        tokens: TokenService,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
         self.settings = settings
         self.linkedin = linkedin
         self.tokens = tokens
@@ -127,12 +142,17 @@ class SyncService:
             lease = timedelta(seconds=self.settings.linkedin_ads_sync_claim_lease_seconds)
             async with self.session_factory() as session, session.begin():
                 claimed = await repository.claim_due_accounts(
-                    session, now=now, lease_until=now + lease,
-                    limit=self.settings.linkedin_ads_sync_claim_batch)
+                    session,
+                    now=now,
+                    lease_until=now + lease,
+                    limit=self.settings.linkedin_ads_sync_claim_batch,
+                )
             if not claimed:
                 break
-            logger.info("sync.claimed", extra={"worker": self.worker_id,
-                                               "accounts": [a.account_id for a in claimed]})
+            logger.info(
+                "sync.claimed",
+                extra={"worker": self.worker_id, "accounts": [a.account_id for a in claimed]},
+            )
             end = now.date()
             start = end - timedelta(days=self.settings.linkedin_ads_sync_window_days - 1)
             await self._sync_batch(claimed, start, end, result, read_states=True)
@@ -141,21 +161,36 @@ class SyncService:
             if progress is not None:
                 progress(done, max(total_due, done))
         await self.update_gauges()
-        logger.info("sync.finished", extra={
-            "worker": self.worker_id, "accounts_ok": result.accounts_ok,
-            "accounts_failed": result.accounts_failed, "rows": result.rows,
-            "analytics_calls": result.analytics_calls, "events": result.events})
+        logger.info(
+            "sync.finished",
+            extra={
+                "worker": self.worker_id,
+                "accounts_ok": result.accounts_ok,
+                "accounts_failed": result.accounts_failed,
+                "rows": result.rows,
+                "analytics_calls": result.analytics_calls,
+                "events": result.events,
+            },
+        )
         return result
 
-    async def backfill(self, account_id: int, start: date, end: date, *,
-                       workspace_id: str | None = None,
-                       progress: Progress | None = None) -> SyncRunResult:
+    async def backfill(
+        self,
+        account_id: int,
+        start: date,
+        end: date,
+        *,
+        workspace_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> SyncRunResult:
         """Pull analytics of one account for any range, without touching its sync schedule."""
         async with self.session_factory() as session:
             accounts = await repository.find_connected_accounts(session, workspace_id, account_id)
         if not accounts:
-            raise ValueError(f"ad account {account_id} is not connected"
-                             + (f" in workspace {workspace_id}" if workspace_id else ""))
+            raise ValueError(
+                f"ad account {account_id} is not connected"
+                + (f" in workspace {workspace_id}" if workspace_id else "")
+            )
         result = SyncRunResult()
         # 90-day windows one after another, so that progress shows and memory stays bounded.
         windows = []
@@ -178,8 +213,15 @@ class SyncService:
 
     # ---- one batch ---------------------------------------------------------------------------
 
-    async def _sync_batch(self, claimed: Sequence[ClaimedAccount], start: date, end: date,
-                          result: SyncRunResult, *, read_states: bool) -> None:
+    async def _sync_batch(
+        self,
+        claimed: Sequence[ClaimedAccount],
+        start: date,
+        end: date,
+        result: SyncRunResult,
+        *,
+        read_states: bool,
+    ) -> None:
         by_connection: dict[uuid.UUID, list[ClaimedAccount]] = defaultdict(list)
         for account in claimed:
             by_connection[account.connection_id].append(account)
@@ -193,18 +235,21 @@ class SyncService:
                 await self._finish(states, result, update_schedule=read_states)
                 continue
             first = accounts[0]
-            access = AccountAccess(first.workspace_id, first.account_id, first.currency,
-                                   connection_id, token)
+            access = AccountAccess(
+                first.workspace_id, first.account_id, first.currency, connection_id, token
+            )
             if read_states:
                 await self._read_all_states(access, states, result)
             readable = [state for state in states if state.error is None]
             if readable:
-                await self._pull_analytics(access, readable, start, end, result,
-                                           use_bounds=read_states)
+                await self._pull_analytics(
+                    access, readable, start, end, result, use_bounds=read_states
+                )
             await self._finish(states, result, update_schedule=read_states)
 
-    async def _finish(self, states: Sequence[_AccountState], result: SyncRunResult, *,
-                      update_schedule: bool) -> None:
+    async def _finish(
+        self, states: Sequence[_AccountState], result: SyncRunResult, *, update_schedule: bool
+    ) -> None:
         now = datetime.now(UTC)
         ok = [state.claimed for state in states if state.error is None]
         failed = [state for state in states if state.error is not None]
@@ -221,20 +266,27 @@ class SyncService:
         interval = timedelta(seconds=self.settings.linkedin_ads_sync_interval_seconds)
         async with self.session_factory() as session, session.begin():
             if ok:
-                await repository.finish_sync(session, [a.id for a in ok], now=now,
-                                             next_sync_at=now + interval)
+                await repository.finish_sync(
+                    session, [a.id for a in ok], now=now, next_sync_at=now + interval
+                )
             for state in failed:
                 assert state.error is not None
-                logger.warning("sync.account_failed", extra={
-                    "account_id": state.claimed.account_id, "error": describe(state.error)})
-                await repository.fail_sync(session, [state.claimed.id],
-                                           error=describe(state.error),
-                                           retry_at=retry_time(state.error, now))
+                logger.warning(
+                    "sync.account_failed",
+                    extra={"account_id": state.claimed.account_id, "error": describe(state.error)},
+                )
+                await repository.fail_sync(
+                    session,
+                    [state.claimed.id],
+                    error=describe(state.error),
+                    retry_at=retry_time(state.error, now),
+                )
 
     # ---- entity states and events ------------------------------------------------------------
 
-    async def _read_all_states(self, access: AccountAccess, states: Sequence[_AccountState],
-                               result: SyncRunResult) -> None:
+    async def _read_all_states(
+        self, access: AccountAccess, states: Sequence[_AccountState], result: SyncRunResult
+    ) -> None:
         gate = asyncio.Semaphore(CONCURRENT_ACCOUNTS)
 
         async def read(state: _AccountState) -> None:
@@ -243,25 +295,42 @@ class SyncService:
 
         await asyncio.gather(*(read(state) for state in states))
 
-    async def _read_states(self, access: AccountAccess, state: _AccountState,
-                           result: SyncRunResult) -> None:
+    async def _read_states(
+        self, access: AccountAccess, state: _AccountState, result: SyncRunResult
+    ) -> None:
         account = state.claimed.account_id
         scope = str(account)
 
         async def read_all(token: str) -> list[Observed]:
             groups = await self.linkedin.find_all(
-                "list_campaign_groups", account_path(account, "adCampaignGroups"), token=token,
-                scope=scope, params=campaign_groups_search(), page_size=1000)
+                "list_campaign_groups",
+                account_path(account, "adCampaignGroups"),
+                token=token,
+                scope=scope,
+                params=campaign_groups_search(),
+                page_size=1000,
+            )
             campaigns = await self.linkedin.find_all(
-                "list_campaigns", account_path(account, "adCampaigns"), token=token,
-                scope=scope, params=campaigns_search(statuses=CAMPAIGN_STATUSES),
-                page_size=1000)
+                "list_campaigns",
+                account_path(account, "adCampaigns"),
+                token=token,
+                scope=scope,
+                params=campaigns_search(statuses=CAMPAIGN_STATUSES),
+                page_size=1000,
+            )
             creatives = await self.linkedin.find_all(
-                "list_creatives", account_path(account, "creatives"), token=token,
-                scope=scope, params=creatives_criteria(), page_size=100)
-            return ([observe_group(e) for e in groups]
-                    + [observe_campaign(e) for e in campaigns]
-                    + [observe_creative(e) for e in creatives])
+                "list_creatives",
+                account_path(account, "creatives"),
+                token=token,
+                scope=scope,
+                params=creatives_criteria(),
+                page_size=100,
+            )
+            return (
+                [observe_group(e) for e in groups]
+                + [observe_campaign(e) for e in campaigns]
+                + [observe_creative(e) for e in creatives]
+            )
 
         try:
             observed = await call_with_token(self.tokens, access, read_all)
@@ -272,37 +341,61 @@ class SyncService:
         for item in observed:
             counts[item.entity_type] += 1
         state.entity_counts = counts
-        result.events += await self._record_changes(state.claimed, observed)
+        # Await first, then add: `result.events += await ...` reads the total before the
+        # await, so concurrent accounts would overwrite each other's counts.
+        recorded = await self._record_changes(state.claimed, observed)
+        result.events += recorded
 
     async def _record_changes(self, claimed: ClaimedAccount, observed: Sequence[Observed]) -> int:
         now = datetime.now(UTC)
         recorded = 0
         async with self.session_factory() as session, session.begin():
-            known = await repository.load_states(session, claimed.workspace_id,
-                                                 claimed.account_id)
+            known = await repository.load_states(session, claimed.workspace_id, claimed.account_id)
             for item in observed:
                 for change in changes(known.get((item.entity_type, item.entity_id)), item):
                     await add_event(
-                        session, workspace_id=claimed.workspace_id, entity_type=item.entity_type,
-                        entity_id=item.entity_id, type=change.type, data=change.data,
-                        message=change.message, connection_id=claimed.connection_id,
-                        ad_account_id=claimed.account_id)
+                        session,
+                        workspace_id=claimed.workspace_id,
+                        entity_type=item.entity_type,
+                        entity_id=item.entity_id,
+                        type=change.type,
+                        data=change.data,
+                        message=change.message,
+                        connection_id=claimed.connection_id,
+                        ad_account_id=claimed.account_id,
+                    )
                     SYNC_EVENTS.labels(change.type).inc()
                     recorded += 1
-            await repository.upsert_states(session, [
-                {"workspace_id": claimed.workspace_id, "account_id": claimed.account_id,
-                 "entity_type": item.entity_type, "entity_id": item.entity_id,
-                 "status": item.status, "serving_statuses": item.serving_statuses,
-                 "review_status": item.review_status, "seen_at": now}
-                for item in observed
-            ])
+            await repository.upsert_states(
+                session,
+                [
+                    {
+                        "workspace_id": claimed.workspace_id,
+                        "account_id": claimed.account_id,
+                        "entity_type": item.entity_type,
+                        "entity_id": item.entity_id,
+                        "status": item.status,
+                        "serving_statuses": item.serving_statuses,
+                        "review_status": item.review_status,
+                        "seen_at": now,
+                    }
+                    for item in observed
+                ],
+            )
         return recorded
 
     # ---- analytics ---------------------------------------------------------------------------
 
-    async def _pull_analytics(self, access: AccountAccess, states: list[_AccountState],
-                              start: date, end: date, result: SyncRunResult, *,
-                              use_bounds: bool) -> None:
+    async def _pull_analytics(
+        self,
+        access: AccountAccess,
+        states: list[_AccountState],
+        start: date,
+        end: date,
+        result: SyncRunResult,
+        *,
+        use_bounds: bool,
+    ) -> None:
         accounts = [state.claimed.account_id for state in states]
         workspaces = {state.claimed.account_id: state.claimed.workspace_id for state in states}
         currencies = {state.claimed.account_id: state.claimed.currency for state in states}
@@ -311,19 +404,35 @@ class SyncService:
             return await call_with_token(self.tokens, access, call)
 
         for level in LEVELS:
-            bounds = ({state.claimed.account_id: state.entity_counts.get(level, 0)
-                       for state in states} if use_bounds else None)
+            bounds = (
+                {state.claimed.account_id: state.entity_counts.get(level, 0) for state in states}
+                if use_bounds
+                else None
+            )
             pulled_at = datetime.now(UTC)
             try:
-                pulled = await self.puller.pull(run_with_token, level=level, accounts=accounts,
-                                                start=start, end=end, metrics=CORE_METRICS,
-                                                rows_per_day=bounds)
+                pulled = await self.puller.pull(
+                    run_with_token,
+                    level=level,
+                    accounts=accounts,
+                    start=start,
+                    end=end,
+                    metrics=CORE_METRICS,
+                    rows_per_day=bounds,
+                )
                 async with self.session_factory() as session, session.begin():
                     stored = await store_pull(
-                        session, pulled.rows, workspaces=workspaces, currencies=currencies,
-                        level=level, start=start, end=end, extra_metrics=[],
+                        session,
+                        pulled.rows,
+                        workspaces=workspaces,
+                        currencies=currencies,
+                        level=level,
+                        start=start,
+                        end=end,
+                        extra_metrics=[],
                         api_version=self.settings.linkedin_ads_api_version,
-                        pulled_at=pulled_at)
+                        pulled_at=pulled_at,
+                    )
             except ServiceError as error:
                 for state in states:
                     state.error = error
@@ -341,10 +450,13 @@ class SyncService:
         now = datetime.now(UTC)
         items = [
             AccountSyncStatus(
-                account_id=str(row.account_id), last_synced_at=row.last_synced_at,
-                next_sync_at=row.next_sync_at, last_sync_error=row.last_sync_error,
+                account_id=str(row.account_id),
+                last_synced_at=row.last_synced_at,
+                next_sync_at=row.next_sync_at,
+                last_sync_error=row.last_sync_error,
                 lag_seconds=(now - row.last_synced_at).total_seconds()
-                if row.last_synced_at else None,
+                if row.last_synced_at
+                else None,
             )
             for row in rows
         ]
