@@ -38,6 +38,9 @@ from app.core.redis import create_redis
 from app.core.security import TokenCipher
 from app.core.settings import Settings, get_settings
 from app.events.router import router as events_router
+from app.experiments.router import router as experiments_router
+from app.experiments.service import ExperimentService
+from app.experiments.upstream import Upstream
 from app.idempotency.service import IdempotencyStore
 from app.jobs.registry import register_jobs
 from app.jobs.scheduler import Scheduler
@@ -153,6 +156,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.sync = SyncService(
         settings=settings, linkedin=linkedin, tokens=tokens, session_factory=session_factory
     )
+    state.experiments = ExperimentService(
+        settings=settings,
+        idempotency=idempotency,
+        upstream=Upstream(
+            campaigns=state.campaigns,
+            ad_sets=state.ad_sets,
+            ads=state.ads,
+            analytics=state.analytics,
+        ),
+    )
     # Background jobs register themselves here; each claims its work in PostgreSQL.
     scheduler = Scheduler()
     state.scheduler = scheduler
@@ -202,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         ratelimit_router,
         analytics_router,
+        experiments_router,
     ):
         app.include_router(router)
 

@@ -4,6 +4,12 @@ from app.analytics.models import AnalyticsDaily, AnalyticsPull, EntityState, FxR
 from app.connections.models import AdAccount, Connection, OAuthState
 from app.core.database import Base
 from app.events.models import Event
+from app.experiments.models import (
+    Experiment,
+    ExperimentAd,
+    ExperimentVariant,
+    VariantStatusChange,
+)
 from app.idempotency.models import IdempotencyRecord
 from app.linkedin.models import DryRunEntity
 
@@ -16,6 +22,9 @@ __all__ = [
     "DryRunEntity",
     "EntityState",
     "Event",
+    "Experiment",
+    "ExperimentAd",
+    "ExperimentVariant",
     "FxRate",
     "IdempotencyRecord",
     "OAuthState",

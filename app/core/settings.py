@@ -137,8 +137,8 @@ class Settings(BaseSettings):
     # Two-sided confidence of the results' intervals and tests, before the Bonferroni split
     # over the treatments.
     linkedin_ads_experiment_confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    # NOTE: 15 active ads per campaign is the limit Campaign Manager applies to Sponsored
-    # Content; the API reference does not state it, so it is a setting.
+    # Active ads (creatives) allowed in one ad set (LinkedIn campaign).
+    # NOTE: 15 is unverified, because LinkedIn's API reference states no such limit.
     linkedin_ads_max_active_ads_per_ad_set: int = Field(default=15, ge=1)
 
     # The tier whose windows apply to every ad account unless overridden. `development` is

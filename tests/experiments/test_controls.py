@@ -1,0 +1,123 @@
+"""Runner controls: activate, pause, rotate and conclude, each one idempotent request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Service
+from tests.experiments.helpers import account_with, create, experiment_body, variant
+
+
+async def sandbox_statuses(sandbox: httpx.AsyncClient, ad_sets: list[str]) -> list[str]:
+    state = (await sandbox.get("/_sandbox/state")).json()
+    statuses = {str(campaign["id"]): campaign["status"] for campaign in state["campaigns"]}
+    return [statuses[ad_set] for ad_set in ad_sets]
+
+
+async def status_posts(sandbox: httpx.AsyncClient) -> list[dict[str, Any]]:
+    log = (await sandbox.get("/_sandbox/requests", params={"method": "POST"})).json()
+    return [entry for entry in log["requests"] if "/adCampaigns/" in entry["path"]]
+
+
+async def variant_events(service: Service) -> list[dict[str, Any]]:
+    page = await service.api.get("/v1/events", params={"type": "variant_status_changed"})
+    return list(page.json()["items"])
+
+
+async def test_live_rotation_and_conclusion(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
+    await live_service.connect()
+    account = await account_with(live_service)
+    body = experiment_body(variants=[variant("A"), variant("B"), variant("C")])
+    experiment = await create(live_service, account, body)
+    ad_sets = [v["adSetId"] for v in experiment["variants"]]
+    path = f"/v1/ad-accounts/{account}/experiments/{experiment['id']}"
+    assert await sandbox_statuses(sandbox, ad_sets) == ["ACTIVE", "PAUSED", "PAUSED"]
+
+    headers = {"Idempotency-Key": "rotate-to-b"}
+    rotated = await live_service.api.post(f"{path}/rotate", json={"variant": "B"}, headers=headers)
+    assert rotated.status_code == 200, rotated.text
+    assert [v["status"] for v in rotated.json()["variants"]] == ["PAUSED", "ACTIVE", "PAUSED"]
+    assert await sandbox_statuses(sandbox, ad_sets) == ["PAUSED", "ACTIVE", "PAUSED"]
+    posts = await status_posts(sandbox)
+    # The pause goes out before the activation, so two variants never serve together.
+    assert [entry["path"].rsplit("/", 1)[1] for entry in posts] == [ad_sets[0], ad_sets[1]]
+
+    replayed = await live_service.api.post(f"{path}/rotate", json={"variant": "B"}, headers=headers)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == rotated.json()
+    assert len(await status_posts(sandbox)) == 2
+
+    events = await variant_events(live_service)
+    assert [(e["data"]["variant"], e["data"]["from"], e["data"]["to"]) for e in events] == [
+        ("A", "ACTIVE", "PAUSED"),
+        ("B", "PAUSED", "ACTIVE"),
+    ]
+    assert {e["entityType"] for e in events} == {"experiment"}
+    assert {e["entityId"] for e in events} == {experiment["id"]}
+
+    activated = await live_service.api.post(f"{path}/activate", json={"variants": ["A", "C"]})
+    assert activated.status_code == 200, activated.text
+    assert await sandbox_statuses(sandbox, ad_sets) == ["ACTIVE", "ACTIVE", "ACTIVE"]
+    paused = await live_service.api.post(f"{path}/pause", json={"variants": ["C"]})
+    assert [v["status"] for v in paused.json()["variants"]] == ["ACTIVE", "ACTIVE", "PAUSED"]
+
+    concluded = await live_service.api.post(
+        f"{path}/conclude", json={"winner": "B", "others": "ARCHIVED"}
+    )
+    assert concluded.status_code == 200, concluded.text
+    assert concluded.json()["status"] == "concluded"
+    assert concluded.json()["winner"] == "B"
+    assert concluded.json()["concludedAt"] is not None
+    assert await sandbox_statuses(sandbox, ad_sets) == ["ARCHIVED", "ACTIVE", "ARCHIVED"]
+    assert len(await variant_events(live_service)) == 2 + 2 + 1 + 2
+    concluded_events = await live_service.api.get(
+        "/v1/events", params={"type": "experiment_concluded"}
+    )
+    assert [e["data"] for e in concluded_events.json()["items"]] == [{"winner": "B"}]
+
+    late = await live_service.api.post(f"{path}/rotate", json={"variant": "A"})
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "experiment_state_conflict"
+    assert late.json()["error"]["reason"] == "concluded"
+    assert late.json()["error"]["retryable"] is False
+
+
+async def test_dry_run_controls_and_errors(service: Service) -> None:
+    await service.connect()
+    account = await account_with(service)
+    experiment = await create(service, account)
+    path = f"/v1/ad-accounts/{account}/experiments/{experiment['id']}"
+
+    everything = await service.api.post(f"{path}/activate")
+    assert everything.status_code == 200, everything.text
+    assert [v["status"] for v in everything.json()["variants"]] == ["ACTIVE", "ACTIVE"]
+    ad_set = await service.api.get(
+        f"/v1/ad-accounts/{account}/ad-sets/{experiment['variants'][1]['adSetId']}"
+    )
+    assert ad_set.json()["status"] == "ACTIVE"
+    assert ad_set.json()["dryRun"] is True
+    nothing = await service.api.post(f"{path}/pause")
+    assert [v["status"] for v in nothing.json()["variants"]] == ["PAUSED", "PAUSED"]
+
+    unknown = await service.api.post(f"{path}/rotate", json={"variant": "Z"})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["reason"] == "unknown_variant"
+    assert unknown.json()["error"]["fields"][0]["field"] == "variant"
+    undecided = await service.api.post(f"{path}/conclude", json={})
+    assert undecided.status_code == 409
+    assert undecided.json()["error"]["reason"] == "no_winner"
+    wrong = await service.api.post(f"{path}/conclude", json={"winner": "Z"})
+    assert wrong.status_code == 422
+    assert wrong.json()["error"]["fields"][0]["field"] == "winner"
+    shown = await service.api.get(path)
+    assert shown.json()["status"] == "running"
+    assert shown.json()["winner"] is None
+    missing = await service.api.post(
+        f"/v1/ad-accounts/{account}/experiments/00000000-0000-0000-0000-000000000000/pause"
+    )
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
