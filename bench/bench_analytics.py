@@ -55,9 +55,13 @@ def pulled_rows(count: int) -> dict[tuple[int, str, date], dict[str, Any]]:
         key = (account, f"urn:li:sponsoredCreative:{index // 90}", start + timedelta(index % 90))
         clicks = rng.randint(0, 60)
         cost = Decimal(rng.randint(100, 50_000)) / 100
-        rows[key] = {"impressions": rng.randint(500, 9000), "clicks": clicks,
-                     "externalWebsiteConversions": clicks // 10, "costInLocalCurrency": cost,
-                     "costInUsd": cost}
+        rows[key] = {
+            "impressions": rng.randint(500, 9000),
+            "clicks": clicks,
+            "externalWebsiteConversions": clicks // 10,
+            "costInLocalCurrency": cost,
+            "costInUsd": cost,
+        }
     return rows
 
 
@@ -77,19 +81,36 @@ async def ingestion(database_url: str) -> tuple[float, float]:
         await connection.execute("TRUNCATE analytics_daily, analytics_pulls")
         async with create_session_factory(engine)() as session, session.begin():
             started = time.perf_counter()
-            await store_pull(session, rows, workspaces=workspaces, currencies=currencies,
-                             level="ad", start=date(2026, 1, 1), end=date(2026, 3, 31),
-                             extra_metrics=[], api_version="202601", pulled_at=now)
+            await store_pull(
+                session,
+                rows,
+                workspaces=workspaces,
+                currencies=currencies,
+                level="ad",
+                start=date(2026, 1, 1),
+                end=date(2026, 3, 31),
+                extra_metrics=[],
+                api_version="202601",
+                pulled_at=now,
+            )
         ours = INGEST_ROWS / (time.perf_counter() - started)
 
         await connection.execute("TRUNCATE analytics_daily, analytics_pulls")
-        records = build_records(rows, workspaces=workspaces, currencies=currencies, level="ad",
-                                api_version="202601", pulled_at=now, books={})
+        records = build_records(
+            rows,
+            workspaces=workspaces,
+            currencies=currencies,
+            level="ad",
+            api_version="202601",
+            pulled_at=now,
+            books={},
+        )
         tuples = list(zip(*records.columns, strict=True))
         started = time.perf_counter()
         async with connection.transaction():
-            await connection.execute("CREATE TEMP TABLE staging (LIKE analytics_daily) "
-                                     "ON COMMIT DROP")
+            await connection.execute(
+                "CREATE TEMP TABLE staging (LIKE analytics_daily) ON COMMIT DROP"
+            )
             await connection.copy_records_to_table("staging", records=tuples)
             await connection.execute(BASELINE_UPSERT)
         baseline = INGEST_ROWS / (time.perf_counter() - started)
@@ -107,28 +128,41 @@ async def make_entities(sandbox_url: str) -> list[int]:
         token = (await admin.post("/_sandbox/tokens", json={})).json()["access_token"]
         state = (await admin.get("/_sandbox/state")).json()
     organization = state["members"][0]["organizations"][0]
-    headers = {"Authorization": f"Bearer {token}", "LinkedIn-Version": "202601",
-               "X-Restli-Protocol-Version": "2.0.0"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "LinkedIn-Version": "202601",
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
     async with httpx.AsyncClient(base_url=sandbox_url, headers=headers, timeout=60) as api:
         gate = asyncio.Semaphore(16)
 
         async def one_account(index: int) -> int:
             async with gate:
-                made = await api.post("/rest/adAccounts", json={
-                    "name": f"Bench {index}", "reference": organization, "type": "BUSINESS"})
+                made = await api.post(
+                    "/rest/adAccounts",
+                    json={"name": f"Bench {index}", "reference": organization, "type": "BUSINESS"},
+                )
                 account = int(made.headers["x-restli-id"])
-                groups = await api.get(f"/rest/adAccounts/{account}/adCampaignGroups",
-                                       params={"q": "search"})
+                groups = await api.get(
+                    f"/rest/adAccounts/{account}/adCampaignGroups", params={"q": "search"}
+                )
                 group = groups.json()["elements"][0]["id"]
                 for _ in range(CAMPAIGNS_PER_ACCOUNT):
-                    campaign = await api.post(f"/rest/adAccounts/{account}/adCampaigns",
-                                              json=campaign_body(account, group))
+                    campaign = await api.post(
+                        f"/rest/adAccounts/{account}/adCampaigns",
+                        json=campaign_body(account, group),
+                    )
                     campaign_id = campaign.headers["x-restli-id"]
                     for _ in range(CREATIVES_PER_CAMPAIGN):
-                        await api.post(f"/rest/adAccounts/{account}/creatives", json={
-                            "campaign": f"urn:li:sponsoredCampaign:{campaign_id}",
-                            "content": {"reference": "urn:li:share:6778045555198214144"},
-                            "intendedStatus": "ACTIVE", "name": "Bench"})
+                        await api.post(
+                            f"/rest/adAccounts/{account}/creatives",
+                            json={
+                                "campaign": f"urn:li:sponsoredCampaign:{campaign_id}",
+                                "content": {"reference": "urn:li:share:6778045555198214144"},
+                                "intendedStatus": "ACTIVE",
+                                "name": "Bench",
+                            },
+                        )
                 return account
 
         return list(await asyncio.gather(*(one_account(i) for i in range(ACCOUNTS))))
@@ -138,13 +172,20 @@ def campaign_body(account: int, group: int) -> dict[str, Any]:
     return {
         "account": f"urn:li:sponsoredAccount:{account}",
         "campaignGroup": f"urn:li:sponsoredCampaignGroup:{group}",
-        "name": "Bench", "type": "SPONSORED_UPDATES", "costType": "CPM",
-        "optimizationTargetType": "MAX_CLICK", "offsiteDeliveryEnabled": False,
-        "politicalIntent": "NOT_POLITICAL", "locale": {"country": "US", "language": "en"},
+        "name": "Bench",
+        "type": "SPONSORED_UPDATES",
+        "costType": "CPM",
+        "optimizationTargetType": "MAX_CLICK",
+        "offsiteDeliveryEnabled": False,
+        "politicalIntent": "NOT_POLITICAL",
+        "locale": {"country": "US", "language": "en"},
         "dailyBudget": {"amount": "50", "currencyCode": "USD"},
         "unitCost": {"amount": "0", "currencyCode": "USD"},
-        "targetingCriteria": {"include": {"and": [
-            {"or": {"urn:li:adTargetingFacet:locations": ["urn:li:geo:92000000"]}}]}},
+        "targetingCriteria": {
+            "include": {
+                "and": [{"or": {"urn:li:adTargetingFacet:locations": ["urn:li:geo:92000000"]}}]
+            }
+        },
         "status": "ACTIVE",
     }
 
@@ -153,9 +194,13 @@ async def sync_calls(database_url: str, redis_url: str, sandbox_url: str) -> dic
     from tests.conftest import make_settings, running_service
 
     await make_entities(sandbox_url)
-    settings = make_settings(database_url, redis_url, sandbox_url,
-                             linkedin_ads_sync_window_days=WINDOW_DAYS,
-                             linkedin_ads_sync_claim_batch=500)
+    settings = make_settings(
+        database_url,
+        redis_url,
+        sandbox_url,
+        linkedin_ads_sync_window_days=WINDOW_DAYS,
+        linkedin_ads_sync_claim_batch=500,
+    )
     async with running_service(settings) as service:
         await service.connect()
         async with httpx.AsyncClient(base_url=sandbox_url, timeout=120) as admin:
@@ -170,17 +215,35 @@ async def sync_calls(database_url: str, redis_url: str, sandbox_url: str) -> dic
             minimum = 0
             rows = 0
             for pivot in LEVEL_PIVOTS.values():
-                counted = (await admin.post("/_sandbox/analytics/rows", json={
-                    "accounts": accounts, "pivots": [pivot], "start": str(start),
-                    "end": str(today),
-                    "fields": ["externalWebsiteConversions", "impressions", "clicks",
-                               "costInUsd", "costInLocalCurrency"]})).json()
+                counted = (
+                    await admin.post(
+                        "/_sandbox/analytics/rows",
+                        json={
+                            "accounts": accounts,
+                            "pivots": [pivot],
+                            "start": str(start),
+                            "end": str(today),
+                            "fields": [
+                                "externalWebsiteConversions",
+                                "impressions",
+                                "clicks",
+                                "costInUsd",
+                                "costInLocalCurrency",
+                            ],
+                        },
+                    )
+                ).json()
                 rows += counted["rows"]
                 minimum += max(1, math.ceil(counted["rows"] / 15_000))
     analytics = sum(1 for item in log["requests"] if item["path"] == "/rest/adAnalytics")
-    return {"analytics": analytics, "minimum": minimum, "rows": rows,
-            "state_reads": len(log["requests"]) - analytics, "failed": result.accounts_failed,
-            "errors": errors[:3]}
+    return {
+        "analytics": analytics,
+        "minimum": minimum,
+        "rows": rows,
+        "state_reads": len(log["requests"]) - analytics,
+        "failed": result.accounts_failed,
+        "errors": errors[:3],
+    }
 
 
 def run() -> list[dict[str, Any]]:
@@ -189,15 +252,22 @@ def run() -> list[dict[str, Any]]:
     with backing_servers() as (database_url, redis_url):
         migrate(database_url)
         ours, baseline = asyncio.run(ingestion(database_url))
-        with server_process(["-m", "app.sandbox", "--host", "127.0.0.1", "--port", "{port}"],
-                            health_path="/_sandbox/state") as (sandbox_url, _):
+        with server_process(
+            ["-m", "app.sandbox", "--host", "127.0.0.1", "--port", "{port}"],
+            health_path="/_sandbox/state",
+        ) as (sandbox_url, _):
             calls = asyncio.run(sync_calls(database_url, redis_url, sandbox_url))
     failed = f", {calls['failed']} accounts failed: {calls['errors']}" if calls["failed"] else ""
     return [
         entry("analytics ingestion rows/s vs COPY + upsert", ours, baseline, ">= 0.5", "rows/s"),
-        entry(f"adAnalytics calls, {ACCOUNTS}-account {WINDOW_DAYS}-day sync vs minimum "
-              f"({calls['rows']} rows{failed})", calls["analytics"], calls["minimum"], "<= 1.2",
-              "calls"),
+        entry(
+            f"adAnalytics calls, {ACCOUNTS}-account {WINDOW_DAYS}-day sync vs minimum "
+            f"({calls['rows']} rows{failed})",
+            calls["analytics"],
+            calls["minimum"],
+            "<= 1.2",
+            "calls",
+        ),
     ]
 
 

@@ -34,9 +34,19 @@ from bench.common import entry, server_process
 
 CONCURRENCY = 50
 API_VERSION = "202601"
-SANDBOX_COMMAND = ["-m", "uvicorn", "app.sandbox.app:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", "{port}", "--no-access-log",
-                   "--log-level", "warning"]
+SANDBOX_COMMAND = [
+    "-m",
+    "uvicorn",
+    "app.sandbox.app:create_app",
+    "--factory",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
 
 Call = Callable[[], Awaitable[Any]]
 
@@ -87,24 +97,36 @@ async def prepare(base_url: str) -> tuple[str, int]:
         grant = await admin.post("/_sandbox/tokens", json={})
         grant.raise_for_status()
         token = str(grant.json()["access_token"])
-        accounts = await admin.get("/rest/adAccounts", params={"q": "search"}, headers={
-            "Authorization": f"Bearer {token}", "LinkedIn-Version": API_VERSION,
-            "X-Restli-Protocol-Version": PROTOCOL_VERSION})
+        accounts = await admin.get(
+            "/rest/adAccounts",
+            params={"q": "search"},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "LinkedIn-Version": API_VERSION,
+                "X-Restli-Protocol-Version": PROTOCOL_VERSION,
+            },
+        )
         accounts.raise_for_status()
         return token, int(accounts.json()["elements"][0]["id"])
 
 
 def headers_for(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "LinkedIn-Version": API_VERSION,
-            "X-Restli-Protocol-Version": PROTOCOL_VERSION, "X-RestLi-Method": "GET"}
+    return {
+        "Authorization": f"Bearer {token}",
+        "LinkedIn-Version": API_VERSION,
+        "X-Restli-Protocol-Version": PROTOCOL_VERSION,
+        "X-RestLi-Method": "GET",
+    }
 
 
 async def compare(base_url: str, rounds: int, requests: int) -> dict[str, Sample]:
     token, account_id = await prepare(base_url)
-    settings = Settings(linkedin_ads_environment="test",
-                        linkedin_ads_api_base_url=base_url + "/rest",
-                        linkedin_ads_api_version=API_VERSION,
-                        linkedin_ads_http_max_connections=CONCURRENCY)
+    settings = Settings(
+        linkedin_ads_environment="test",
+        linkedin_ads_api_base_url=base_url + "/rest",
+        linkedin_ads_api_version=API_VERSION,
+        linkedin_ads_http_max_connections=CONCURRENCY,
+    )
     http = create_http_client(settings)
     linkedin = LinkedInClient(http=http, settings=settings, limiter=None)
     url = yarl.URL(f"{base_url}/rest/adAccounts/{account_id}", encoded=True)
@@ -112,8 +134,9 @@ async def compare(base_url: str, rounds: int, requests: int) -> dict[str, Sample
     session = aiohttp.ClientSession(connector=connector, headers=headers_for(token))
 
     async def with_client() -> None:
-        body = await linkedin.get("get_ad_account", f"/adAccounts/{account_id}", token=token,
-                                  scope=str(account_id))
+        body = await linkedin.get(
+            "get_ad_account", f"/adAccounts/{account_id}", token=token, scope=str(account_id)
+        )
         assert body["id"] == account_id
 
     async def with_aiohttp() -> None:
@@ -142,8 +165,13 @@ def run(rounds: int = 20, requests: int = 1000) -> list[dict[str, Any]]:
         totals = asyncio.run(compare(base_url, rounds, requests))
     client, baseline = totals["client"], totals["aiohttp"]
     return [
-        entry("client reads per second vs aiohttp", client.per_second, baseline.per_second,
-              ">= 0.8", "requests/s"),
+        entry(
+            "client reads per second vs aiohttp",
+            client.per_second,
+            baseline.per_second,
+            ">= 0.8",
+            "requests/s",
+        ),
         entry("client read p99 vs aiohttp", client.p99_ms, baseline.p99_ms, "<= 1.3", "ms"),
     ]
 
@@ -160,18 +188,23 @@ async def compare_transports(base_url: str, requests: int) -> None:
         "httpx_aiohttp transport": ThirdPartyTransport(limits=limits),
         "our aiohttp transport": AiohttpTransport(max_connections=CONCURRENCY),
     }
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY),
-                                     headers=headers_for(token)) as session:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=CONCURRENCY), headers=headers_for(token)
+    ) as session:
+
         async def plain() -> None:
             async with session.get(yarl.URL(url, encoded=True)) as response:
                 json.loads(await response.read())
 
         await measure(plain, requests // 5)
         sample = await measure(plain, requests)
-        print(f"{'plain aiohttp':<26} {sample.per_second:8.0f} requests/s  "
-              f"p99 {sample.p99_ms:7.1f} ms")
+        print(
+            f"{'plain aiohttp':<26} {sample.per_second:8.0f} requests/s  "
+            f"p99 {sample.p99_ms:7.1f} ms"
+        )
     for name, transport in choices.items():
         async with httpx.AsyncClient(transport=transport, headers=headers_for(token)) as http:
+
             async def through_httpx(client: httpx.AsyncClient = http) -> None:
                 (await client.get(url)).json()
 
@@ -181,12 +214,18 @@ async def compare_transports(base_url: str, requests: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_client", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_client",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rounds", type=int, default=20, help="measured rounds per side")
     parser.add_argument("--requests", type=int, default=1000, help="requests per round")
-    parser.add_argument("--compare-transports", action="store_true",
-                        help="also print httpx with each transport against plain aiohttp")
+    parser.add_argument(
+        "--compare-transports",
+        action="store_true",
+        help="also print httpx with each transport against plain aiohttp",
+    )
     args = parser.parse_args()
     for item in run(args.rounds, args.requests):
         print(json.dumps(item))

@@ -49,7 +49,7 @@ def write_video(path: Path, size: int) -> None:
         file.write(ftyp + struct.pack(">I", 8 + payload) + b"mdat")
         remaining = payload
         while remaining:
-            piece = block[:min(remaining, len(block))]
+            piece = block[: min(remaining, len(block))]
             file.write(piece)
             remaining -= len(piece)
 
@@ -67,25 +67,37 @@ async def seed(database_url: str, sandbox_url: str) -> tuple[int, str, str]:
         state = (await sandbox.get("/_sandbox/state")).json()
         grant = (await sandbox.post("/_sandbox/tokens", json={"member": "sandbox-member-1"})).json()
     member = state["members"][0]
-    account = next(a for a in state["accounts"] if a["currency"] == "USD" and not a["test"]
-                   and a["status"] == "ACTIVE")
+    account = next(
+        a
+        for a in state["accounts"]
+        if a["currency"] == "USD" and not a["test"] and a["status"] == "ACTIVE"
+    )
     token = grant["access_token"]
     cipher = TokenCipher([SecretStr(DEVELOPMENT_ENCRYPTION_KEY)])
-    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg://",
-                                                            "postgresql://"))
+    connection = await asyncpg.connect(
+        database_url.replace("postgresql+asyncpg://", "postgresql://")
+    )
     try:
-        await connection.execute("TRUNCATE connections, ad_accounts, idempotency_records, "
-                                 "dry_run_entities CASCADE")
+        await connection.execute(
+            "TRUNCATE connections, ad_accounts, idempotency_records, dry_run_entities CASCADE"
+        )
         connection_id = uuid.uuid4()
         await connection.execute(
             "INSERT INTO connections (id, workspace_id, status, scopes, access_token_encrypted, "
             "access_token_expires_at, created_at, updated_at) VALUES ($1, 'bench', 'active', "
             "'r_ads rw_ads', $2, $3, now(), now())",
-            connection_id, cipher.encrypt(token), datetime.now(UTC) + timedelta(days=50))
+            connection_id,
+            cipher.encrypt(token),
+            datetime.now(UTC) + timedelta(days=50),
+        )
         await connection.execute(
             "INSERT INTO ad_accounts (id, workspace_id, connection_id, account_id, name, currency,"
             " status, test, created_at, updated_at) VALUES ($1, 'bench', $2, $3, 'Bench', 'USD',"
-            " 'ACTIVE', false, now(), now())", uuid.uuid4(), connection_id, int(account["id"]))
+            " 'ACTIVE', false, now(), now())",
+            uuid.uuid4(),
+            connection_id,
+            int(account["id"]),
+        )
     finally:
         await connection.close()
     return int(account["id"]), str(member["organizations"][0]), token
@@ -114,8 +126,9 @@ class RssSampler:
         self._thread.join()
 
 
-def upload_through_service(service_url: str, account: int, owner: str, video: Path,
-                           declare_size: bool) -> float:
+def upload_through_service(
+    service_url: str, account: int, owner: str, video: Path, declare_size: bool
+) -> float:
     """Send the video as multipart form data; return the seconds the request took."""
     data = {"kind": "video", "assetId": owner}
     if declare_size:
@@ -123,10 +136,12 @@ def upload_through_service(service_url: str, account: int, owner: str, video: Pa
     with video.open("rb") as file, httpx.Client(timeout=600) as client:
         started = time.perf_counter()
         response = client.post(
-            f"{service_url}/v1/ad-accounts/{account}/assets", params={"wait": "false"},
-            data=data, files={"file": ("bench.mp4", file, "video/mp4")},
-            headers={"Authorization": f"Bearer {API_KEY}",
-                     "Idempotency-Key": uuid.uuid4().hex})
+            f"{service_url}/v1/ad-accounts/{account}/assets",
+            params={"wait": "false"},
+            data=data,
+            files={"file": ("bench.mp4", file, "video/mp4")},
+            headers={"Authorization": f"Bearer {API_KEY}", "Idempotency-Key": uuid.uuid4().hex},
+        )
         elapsed = time.perf_counter() - started
     if response.status_code != 201:
         raise RuntimeError(f"upload failed: {response.status_code} {response.text[:500]}")
@@ -146,35 +161,53 @@ async def _file_range(video: Path, first: int, length: int) -> AsyncIterator[byt
 async def upload_direct(sandbox_url: str, owner: str, token: str, video: Path) -> float:
     """Run the Videos API flow straight against the sandbox; return the seconds it took."""
     size = video.stat().st_size
-    headers = {"Authorization": f"Bearer {token}", "LinkedIn-Version": "202402",
-               "X-Restli-Protocol-Version": "2.0.0"}
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "LinkedIn-Version": "202402",
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=600) as client:
         started = time.perf_counter()
         initialized = await client.post(
-            "/rest/videos", params={"action": "initializeUpload"}, headers=headers,
-            json={"initializeUploadRequest": {"owner": owner, "fileSizeBytes": size}})
+            "/rest/videos",
+            params={"action": "initializeUpload"},
+            headers=headers,
+            json={"initializeUploadRequest": {"owner": owner, "fileSizeBytes": size}},
+        )
         value = initialized.json()["value"]
         etags = []
         for instruction in value["uploadInstructions"]:
             first, last = instruction["firstByte"], instruction["lastByte"]
             length = last - first + 1
-            part = await client.put(instruction["uploadUrl"], content=_file_range(video, first,
-                                                                                   length),
-                                    headers={"Content-Length": str(length)})
+            part = await client.put(
+                instruction["uploadUrl"],
+                content=_file_range(video, first, length),
+                headers={"Content-Length": str(length)},
+            )
             part.raise_for_status()
             etags.append(part.headers["etag"])
         finalized = await client.post(
-            "/rest/videos", params={"action": "finalizeUpload"}, headers=headers,
-            json={"finalizeUploadRequest": {"video": value["video"], "uploadToken": "",
-                                            "uploadedPartIds": etags}})
+            "/rest/videos",
+            params={"action": "finalizeUpload"},
+            headers=headers,
+            json={
+                "finalizeUploadRequest": {
+                    "video": value["video"],
+                    "uploadToken": "",
+                    "uploadedPartIds": etags,
+                }
+            },
+        )
         finalized.raise_for_status()
         return time.perf_counter() - started
 
 
 def run() -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
-    with backing_servers() as (database_url, redis_url), \
-            tempfile.TemporaryDirectory(prefix="linkedin-ads-bench-upload-") as folder:
+    with (
+        backing_servers() as (database_url, redis_url),
+        tempfile.TemporaryDirectory(prefix="linkedin-ads-bench-upload-") as folder,
+    ):
         from app.cli import migrate
 
         migrate(database_url)
@@ -208,17 +241,45 @@ def run() -> list[dict[str, Any]]:
 
         idle_mib = idle_kib / 1024
         goal = f"<= {PEAK_GOAL_MIB / idle_mib:.3f}"
-        results.append(entry("peak service RSS uploading a 200 MiB video, streamed "
-                             f"(goal {PEAK_GOAL_MIB:.0f} MiB), vs idle RSS",
-                             streamed_peak / 1024, idle_mib, goal, "MiB"))
-        results.append(entry("peak service RSS uploading a 200 MiB video, spooled to disk "
-                             f"(goal {PEAK_GOAL_MIB:.0f} MiB), vs idle RSS",
-                             spooled_peak / 1024, idle_mib, goal, "MiB"))
+        results.append(
+            entry(
+                "peak service RSS uploading a 200 MiB video, streamed "
+                f"(goal {PEAK_GOAL_MIB:.0f} MiB), vs idle RSS",
+                streamed_peak / 1024,
+                idle_mib,
+                goal,
+                "MiB",
+            )
+        )
+        results.append(
+            entry(
+                "peak service RSS uploading a 200 MiB video, spooled to disk "
+                f"(goal {PEAK_GOAL_MIB:.0f} MiB), vs idle RSS",
+                spooled_peak / 1024,
+                idle_mib,
+                goal,
+                "MiB",
+            )
+        )
         mib = VIDEO_BYTES / 1024 / 1024
-        results.append(entry("upload MiB/s through the service (streamed) vs straight to the "
-                             "sandbox", mib / streamed, mib / direct, ">= 0.5", "MiB/s"))
-        results.append(entry("upload MiB/s through the service (spooled) vs straight to the "
-                             "sandbox", mib / spooled, mib / direct, ">= 0.4", "MiB/s"))
+        results.append(
+            entry(
+                "upload MiB/s through the service (streamed) vs straight to the sandbox",
+                mib / streamed,
+                mib / direct,
+                ">= 0.5",
+                "MiB/s",
+            )
+        )
+        results.append(
+            entry(
+                "upload MiB/s through the service (spooled) vs straight to the sandbox",
+                mib / spooled,
+                mib / direct,
+                ">= 0.4",
+                "MiB/s",
+            )
+        )
     return results
 
 

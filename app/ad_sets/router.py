@@ -25,9 +25,13 @@ def service(request: Request) -> AdSetService:
 
 @router.get("", response_model=list[AdSet], responses=READ_ERRORS)
 async def list_ad_sets(
-    account_id: int, request: Request, session: SessionDep, workspace: WorkspaceDep,
-    campaign_id: Annotated[str | None, Query(alias="campaignId",
-                                             description="Only ad sets of this campaign")] = None,
+    account_id: int,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    campaign_id: Annotated[
+        str | None, Query(alias="campaignId", description="Only ad sets of this campaign")
+    ] = None,
     status: Annotated[list[str] | None, Query(description="Only these statuses")] = None,
 ) -> list[AdSet]:
     """List every ad set (LinkedIn campaign) of the ad account, across all pages."""
@@ -36,7 +40,10 @@ async def list_ad_sets(
 
 @router.get("/{ad_set_id}", response_model=AdSet, responses=READ_ERRORS)
 async def get_ad_set(
-    account_id: int, ad_set_id: str, request: Request, session: SessionDep,
+    account_id: int,
+    ad_set_id: str,
+    request: Request,
+    session: SessionDep,
     workspace: WorkspaceDep,
 ) -> AdSet:
     """Show one ad set."""
@@ -45,8 +52,12 @@ async def get_ad_set(
 
 @router.post("", status_code=201, response_model=AdSet, responses=WRITE_ERRORS)
 async def create_ad_set(
-    account_id: int, body: AdSetCreate, request: Request, session: SessionDep,
-    workspace: WorkspaceDep, key: KeyDep,
+    account_id: int,
+    body: AdSetCreate,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    key: KeyDep,
 ) -> JSONResponse:
     """Create an ad set; in dry-run mode the response is synthetic with `dryRun: true`."""
     stored = await service(request).create(session, workspace, account_id, body, key)
@@ -55,8 +66,13 @@ async def create_ad_set(
 
 @router.patch("/{ad_set_id}", response_model=AdSet, responses=WRITE_ERRORS)
 async def update_ad_set(
-    account_id: int, ad_set_id: str, body: AdSetUpdate, request: Request,
-    session: SessionDep, workspace: WorkspaceDep, key: KeyDep,
+    account_id: int,
+    ad_set_id: str,
+    body: AdSetUpdate,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    key: KeyDep,
 ) -> JSONResponse:
     """Change an ad set (sent to LinkedIn as a Rest.li partial update)."""
     stored = await service(request).update(session, workspace, account_id, ad_set_id, body, key)
@@ -67,8 +83,12 @@ def _status_route(status: SettableStatus, verb: str, summary: str) -> None:
     operation = f"{verb}_campaign"
 
     async def change_status(
-        account_id: int, ad_set_id: str, request: Request, session: SessionDep,
-        workspace: WorkspaceDep, key: KeyDep,
+        account_id: int,
+        ad_set_id: str,
+        request: Request,
+        session: SessionDep,
+        workspace: WorkspaceDep,
+        key: KeyDep,
     ) -> JSONResponse:
         stored = await service(request).set_status(
             session, workspace, account_id, ad_set_id, status, operation, key
@@ -77,12 +97,19 @@ def _status_route(status: SettableStatus, verb: str, summary: str) -> None:
 
     change_status.__doc__ = summary
     router.add_api_route(
-        f"/{{ad_set_id}}/{verb}", change_status, methods=["POST"], response_model=AdSet,
-        responses=WRITE_ERRORS, name=operation,
+        f"/{{ad_set_id}}/{verb}",
+        change_status,
+        methods=["POST"],
+        response_model=AdSet,
+        responses=WRITE_ERRORS,
+        name=operation,
     )
 
 
 _status_route(SettableStatus.PAUSED, "pause", "Pause an ad set (status PAUSED).")
 _status_route(SettableStatus.ACTIVE, "resume", "Resume an ad set (status ACTIVE).")
-_status_route(SettableStatus.ARCHIVED, "archive",
-              "Archive an ad set (status ARCHIVED); LinkedIn does not delete running campaigns.")
+_status_route(
+    SettableStatus.ARCHIVED,
+    "archive",
+    "Archive an ad set (status ARCHIVED); LinkedIn does not delete running campaigns.",
+)

@@ -117,8 +117,10 @@ def check_objective(value: str | None) -> str | None:
     if value is None:
         return value
     if value in PLURAL_OBJECTIVES:
-        raise ValueError(f"{value} is the plural spelling, which LinkedIn rejects; use "
-                         f"{PLURAL_OBJECTIVES[value]}")
+        raise ValueError(
+            f"{value} is the plural spelling, which LinkedIn rejects; use "
+            f"{PLURAL_OBJECTIVES[value]}"
+        )
     if value not in OBJECTIVE_TYPES:
         raise ValueError(f"{value!r} is not one of {', '.join(OBJECTIVE_TYPES)}")
     return value
@@ -131,16 +133,22 @@ def check_locale(value: str) -> str:
 
 
 class AdSetCreate(InputSchema):
-    campaign_id: str = Field(min_length=1, description="Parent campaign (LinkedIn campaign group) "
-                             "id or URN")
+    campaign_id: str = Field(
+        min_length=1, description="Parent campaign (LinkedIn campaign group) id or URN"
+    )
     name: str = Field(min_length=1, max_length=255)
     type: AdSetType = AdSetType.SPONSORED_UPDATES
     format: AdSetFormat | None = None
-    objective: str | None = Field(default=None, description="LinkedIn objectiveType, singular "
-                                  "spelling (WEBSITE_VISIT); immutable")
+    objective: str | None = Field(
+        default=None,
+        description="LinkedIn objectiveType, singular spelling (WEBSITE_VISIT); immutable",
+    )
     cost_type: CostType
-    bid: Money | None = Field(default=None, description="Bid (unitCost) in the currency; "
-                              "required unless an optimization target bids automatically")
+    bid: Money | None = Field(
+        default=None,
+        description="Bid (unitCost) in the currency; "
+        "required unless an optimization target bids automatically",
+    )
     daily_budget: Money | None = Field(default=None, description="Per UTC day")
     lifetime_budget: Money | None = None
     currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
@@ -155,8 +163,9 @@ class AdSetCreate(InputSchema):
     creative_selection: CreativeSelection | None = None
     optimization_target: OptimizationTarget | None = None
     audience_expansion_enabled: bool | None = None
-    associated_entity: str | None = Field(default=None, description="Organization URN whose "
-                                          "posts the ads sponsor")
+    associated_entity: str | None = Field(
+        default=None, description="Organization URN whose posts the ads sponsor"
+    )
     status: CreateStatus = CreateStatus.PAUSED
 
     @field_validator("objective")

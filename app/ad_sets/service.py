@@ -27,8 +27,15 @@ KIND = "campaign"
 # How far back a create found after an unknown outcome may have been made.
 UNKNOWN_OUTCOME_WINDOW = timedelta(minutes=15)
 # LinkedIn's campaign search needs a criterion; listing every status is "all ad sets".
-ALL_STATUSES = ("ACTIVE", "PAUSED", "ARCHIVED", "COMPLETED", "CANCELED", "DRAFT",
-                "PENDING_DELETION")
+ALL_STATUSES = (
+    "ACTIVE",
+    "PAUSED",
+    "ARCHIVED",
+    "COMPLETED",
+    "CANCELED",
+    "DRAFT",
+    "PENDING_DELETION",
+)
 
 
 def with_dto_fields(error: ServiceError) -> ServiceError:
@@ -72,8 +79,12 @@ class AdSetService:
     # ---- reads (always upstream) -----------------------------------------------------------
 
     async def list(
-        self, session: AsyncSession, workspace_id: str, account_id: int,
-        campaign_id: str | None = None, statuses: list[str] | None = None,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        campaign_id: str | None = None,
+        statuses: list[str] | None = None,
     ) -> list[AdSet]:
         """List every ad set, across all pages, optionally of one parent campaign."""
         access = await self._access(session, workspace_id, account_id)
@@ -84,8 +95,12 @@ class AdSetService:
 
         async def call(token: str) -> list[dict[str, Any]]:
             return await self.linkedin.find_all(
-                "list_campaigns", account_path(account_id, "adCampaigns"),
-                token=token, scope=str(account_id), params=params, page_size=1000,
+                "list_campaigns",
+                account_path(account_id, "adCampaigns"),
+                token=token,
+                scope=str(account_id),
+                params=params,
+                page_size=1000,
             )
 
         elements = await call_with_token(self.tokens, access, call)
@@ -96,8 +111,10 @@ class AdSetService:
     ) -> dict[str, Any]:
         async def call(token: str) -> dict[str, Any]:
             body = await self.linkedin.get(
-                operation, account_path(access.account_id, resource, int(entity_id)),
-                token=token, scope=str(access.account_id),
+                operation,
+                account_path(access.account_id, resource, int(entity_id)),
+                token=token,
+                scope=str(access.account_id),
             )
             return dict(body or {})
 
@@ -108,26 +125,39 @@ class AdSetService:
     ) -> AdSet:
         if is_dry_run_id(ad_set_id):
             await self._account(session, workspace_id, account_id)
-            entity = await dryrun.load(session, workspace_id=workspace_id, account_id=account_id,
-                                       urn=CAMPAIGN_URN.format(ad_set_id))
+            entity = await dryrun.load(
+                session,
+                workspace_id=workspace_id,
+                account_id=account_id,
+                urn=CAMPAIGN_URN.format(ad_set_id),
+            )
             if entity is None:
                 raise NotFoundError(f"dry-run ad set {ad_set_id} not found")
             return mapping.to_dto(entity, account_id, dry_run=True)
         if not ad_set_id.isdigit():
             raise NotFoundError(f"ad set {ad_set_id!r} not found: ids are numbers")
         access = await self._access(session, workspace_id, account_id)
-        return mapping.to_dto(await self._read(access, "adCampaigns", ad_set_id, "get_campaign"),
-                              account_id)
+        return mapping.to_dto(
+            await self._read(access, "adCampaigns", ad_set_id, "get_campaign"), account_id
+        )
 
     async def _parent_group(
-        self, session: AsyncSession, workspace_id: str, account_id: int, group_urn: str,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        group_urn: str,
         operation: str,
     ) -> dict[str, Any] | None:
         """Return the parent campaign group as LinkedIn stores it, or None when it is unknown."""
         group_id = mapping.group_id_of(group_urn)
         if is_dry_run_id(group_id):
-            return await dryrun.load(session, workspace_id=workspace_id, account_id=account_id,
-                                     urn=CAMPAIGN_GROUP_URN.format(group_id))
+            return await dryrun.load(
+                session,
+                workspace_id=workspace_id,
+                account_id=account_id,
+                urn=CAMPAIGN_GROUP_URN.format(group_id),
+            )
         if not group_id.isdigit():
             return None
         access = await self._access(session, workspace_id, account_id)
@@ -139,7 +169,11 @@ class AdSetService:
     # ---- writes ----------------------------------------------------------------------------
 
     async def create(
-        self, session: AsyncSession, workspace_id: str, account_id: int, dto: AdSetCreate,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        dto: AdSetCreate,
         idempotency_key: str,
     ) -> StoredResponse:
         operation = "create_campaign"
@@ -148,16 +182,27 @@ class AdSetService:
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
             account = await self._account(session, workspace_id, account_id)
             if not self.live:
-                group = await self._parent_group(session, workspace_id, account_id,
-                                                 payload["campaignGroup"], operation)
-                mapping.validate_campaign(payload, account_id=account_id,
-                                          account_currency=account.currency, group=group,
-                                          operation=operation)
+                group = await self._parent_group(
+                    session, workspace_id, account_id, payload["campaignGroup"], operation
+                )
+                mapping.validate_campaign(
+                    payload,
+                    account_id=account_id,
+                    account_currency=account.currency,
+                    group=group,
+                    operation=operation,
+                )
                 entity_id = dryrun.synthetic_id(workspace_id, idempotency_key, KIND)
                 entity = dryrun.synthesize(payload, entity_id, test=account.test)
-                await dryrun.save(session, workspace_id=workspace_id, account_id=account_id,
-                                  kind=KIND, urn=CAMPAIGN_URN.format(entity_id), body=entity,
-                                  operation=operation)
+                await dryrun.save(
+                    session,
+                    workspace_id=workspace_id,
+                    account_id=account_id,
+                    kind=KIND,
+                    urn=CAMPAIGN_URN.format(entity_id),
+                    body=entity,
+                    operation=operation,
+                )
                 return 201, self._body(mapping.to_dto(entity, account_id, dry_run=True))
             access = await self._access(session, workspace_id, account_id)
             started = datetime.now(UTC)
@@ -171,8 +216,12 @@ class AdSetService:
                     if found is not None:
                         return found
                 return await self.linkedin.create(
-                    operation, account_path(account_id, "adCampaigns"), payload,
-                    token=token, scope=str(account_id), idempotency_key=idempotency_key,
+                    operation,
+                    account_path(account_id, "adCampaigns"),
+                    payload,
+                    token=token,
+                    scope=str(account_id),
+                    idempotency_key=idempotency_key,
                     find_existing=find_existing,
                 )
 
@@ -185,17 +234,27 @@ class AdSetService:
             except ServiceError as error:
                 # The campaign exists now. Failing here would release the idempotency key, and
                 # a retry would create a second one, so respond with what was sent instead.
-                logger.warning("campaign.read_after_create_failed",
-                               extra={"ad_account_id": account_id, "campaign_id": campaign_id,
-                                      "error": error.message})
+                logger.warning(
+                    "campaign.read_after_create_failed",
+                    extra={
+                        "ad_account_id": account_id,
+                        "campaign_id": campaign_id,
+                        "error": error.message,
+                    },
+                )
                 entity = {**payload, "id": campaign_id}
-            logger.info("campaign.created", extra={"ad_account_id": account_id,
-                                                   "campaign_id": campaign_id})
+            logger.info(
+                "campaign.created", extra={"ad_account_id": account_id, "campaign_id": campaign_id}
+            )
             return 201, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
-            target=f"{account_id}", body=dto.model_dump(mode="json", exclude_unset=True),
+            session,
+            workspace_id=workspace_id,
+            key=idempotency_key,
+            operation=operation,
+            target=f"{account_id}",
+            body=dto.model_dump(mode="json", exclude_unset=True),
             write=write,
         )
 
@@ -203,47 +262,78 @@ class AdSetService:
         self, access: AccountAccess, payload: dict[str, Any], since: datetime
     ) -> str | None:
         """Look for a campaign this request may already have made: same group, name, recent."""
-        params = campaigns_search(campaign_groups=[payload["campaignGroup"]],
-                                  statuses=list(ALL_STATUSES), sort_order="DESCENDING")
+        params = campaigns_search(
+            campaign_groups=[payload["campaignGroup"]],
+            statuses=list(ALL_STATUSES),
+            sort_order="DESCENDING",
+        )
         elements = await self.linkedin.find_all(
-            "find_campaign", account_path(access.account_id, "adCampaigns"),
-            token=access.access_token, scope=str(access.account_id), params=params,
-            page_size=100, max_pages=5,
+            "find_campaign",
+            account_path(access.account_id, "adCampaigns"),
+            token=access.access_token,
+            scope=str(access.account_id),
+            params=params,
+            page_size=100,
+            max_pages=5,
         )
         since_ms = int(since.timestamp() * 1000)
         for element in elements:
             created = ((element.get("changeAuditStamps") or {}).get("created") or {}).get("time", 0)
-            if (element.get("name") == payload["name"]
-                    and element.get("targetingCriteria") == payload["targetingCriteria"]
-                    and int(created) >= since_ms):
+            if (
+                element.get("name") == payload["name"]
+                and element.get("targetingCriteria") == payload["targetingCriteria"]
+                and int(created) >= since_ms
+            ):
                 return str(element["id"])
         return None
 
     async def update(
-        self, session: AsyncSession, workspace_id: str, account_id: int, ad_set_id: str,
-        dto: AdSetUpdate, idempotency_key: str, operation: str = "update_campaign",
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        ad_set_id: str,
+        dto: AdSetUpdate,
+        idempotency_key: str,
+        operation: str = "update_campaign",
     ) -> StoredResponse:
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
             account = await self._account(session, workspace_id, account_id)
             if is_dry_run_id(ad_set_id):
                 urn = CAMPAIGN_URN.format(ad_set_id)
-                current = await dryrun.load(session, workspace_id=workspace_id,
-                                            account_id=account_id, urn=urn)
+                current = await dryrun.load(
+                    session, workspace_id=workspace_id, account_id=account_id, urn=urn
+                )
                 if current is None:
-                    raise NotFoundError(f"dry-run ad set {ad_set_id} not found",
-                                        operation=operation)
+                    raise NotFoundError(
+                        f"dry-run ad set {ad_set_id} not found", operation=operation
+                    )
                 updated = dryrun.apply_patch(current, mapping.build_patch(dto, current))
-                group = await self._parent_group(session, workspace_id, account_id,
-                                                 str(current.get("campaignGroup")), operation)
-                mapping.validate_campaign(updated, account_id=account_id,
-                                          account_currency=account.currency, group=group,
-                                          operation=operation, previous=current)
-                await dryrun.save(session, workspace_id=workspace_id, account_id=account_id,
-                                  kind=KIND, urn=urn, body=updated, operation=operation)
+                group = await self._parent_group(
+                    session, workspace_id, account_id, str(current.get("campaignGroup")), operation
+                )
+                mapping.validate_campaign(
+                    updated,
+                    account_id=account_id,
+                    account_currency=account.currency,
+                    group=group,
+                    operation=operation,
+                    previous=current,
+                )
+                await dryrun.save(
+                    session,
+                    workspace_id=workspace_id,
+                    account_id=account_id,
+                    kind=KIND,
+                    urn=urn,
+                    body=updated,
+                    operation=operation,
+                )
                 return 200, self._body(mapping.to_dto(updated, account_id, dry_run=True))
             if not ad_set_id.isdigit():
-                raise NotFoundError(f"ad set {ad_set_id!r} not found: ids are numbers",
-                                    operation=operation)
+                raise NotFoundError(
+                    f"ad set {ad_set_id!r} not found: ids are numbers", operation=operation
+                )
 
             # Reads go upstream in both modes: the current state decides what may change.
             access = await self._access(session, workspace_id, account_id)
@@ -252,18 +342,31 @@ class AdSetService:
                 changes = mapping.build_patch(dto, current)
                 if not self.live:
                     updated = dryrun.apply_patch(current, changes)
-                    group = await self._parent_group(session, workspace_id, account_id,
-                                                     str(current.get("campaignGroup")), operation)
-                    mapping.validate_campaign(updated, account_id=account_id,
-                                              account_currency=account.currency, group=group,
-                                              operation=operation, previous=current)
-                    dryrun.DRY_RUN_WRITES.labels(operation).inc()
+                    group = await self._parent_group(
+                        session,
+                        workspace_id,
+                        account_id,
+                        str(current.get("campaignGroup")),
+                        operation,
+                    )
+                    mapping.validate_campaign(
+                        updated,
+                        account_id=account_id,
+                        account_currency=account.currency,
+                        group=group,
+                        operation=operation,
+                        previous=current,
+                    )
+                    dryrun.count_write(operation)
                     return 200, self._body(mapping.to_dto(updated, account_id, dry_run=True))
 
                 async def call(token: str) -> None:
                     await self.linkedin.partial_update(
-                        operation, account_path(account_id, "adCampaigns", int(ad_set_id)),
-                        changes, token=token, scope=str(account_id),
+                        operation,
+                        account_path(account_id, "adCampaigns", int(ad_set_id)),
+                        changes,
+                        token=token,
+                        scope=str(account_id),
                         idempotency_key=idempotency_key,
                     )
 
@@ -274,17 +377,34 @@ class AdSetService:
             return 200, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
+            session,
+            workspace_id=workspace_id,
+            key=idempotency_key,
+            operation=operation,
             target=f"{account_id}/{ad_set_id}",
-            body=dto.model_dump(mode="json", exclude_unset=True), write=write,
+            body=dto.model_dump(mode="json", exclude_unset=True),
+            write=write,
         )
 
     async def set_status(
-        self, session: AsyncSession, workspace_id: str, account_id: int, ad_set_id: str,
-        status: SettableStatus, operation: str, idempotency_key: str,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        ad_set_id: str,
+        status: SettableStatus,
+        operation: str,
+        idempotency_key: str,
     ) -> StoredResponse:
-        return await self.update(session, workspace_id, account_id, ad_set_id,
-                                 AdSetUpdate(status=status), idempotency_key, operation)
+        return await self.update(
+            session,
+            workspace_id,
+            account_id,
+            ad_set_id,
+            AdSetUpdate(status=status),
+            idempotency_key,
+            operation,
+        )
 
     @staticmethod
     def _body(ad_set: AdSet) -> dict[str, Any]:

@@ -29,9 +29,13 @@ def service(request: Request) -> AdService:
 
 @router.get("", response_model=list[Ad], responses=READ_ERRORS)
 async def list_ads(
-    account_id: int, request: Request, session: SessionDep, workspace: WorkspaceDep,
-    ad_set_id: Annotated[str | None, Query(alias="adSetId",
-                                           description="Only ads of this ad set")] = None,
+    account_id: int,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    ad_set_id: Annotated[
+        str | None, Query(alias="adSetId", description="Only ads of this ad set")
+    ] = None,
     status: Annotated[list[str] | None, Query(description="Only these statuses")] = None,
 ) -> list[Ad]:
     """List every ad (LinkedIn creative) of the ad account, across all pages."""
@@ -40,7 +44,11 @@ async def list_ads(
 
 @router.get("/{ad_id}", response_model=Ad, responses=READ_ERRORS)
 async def get_ad(
-    account_id: int, ad_id: str, request: Request, session: SessionDep, workspace: WorkspaceDep,
+    account_id: int,
+    ad_id: str,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
 ) -> Ad:
     """Show one ad with its review status and serving-hold reasons."""
     return await service(request).get(session, workspace, account_id, ad_id)
@@ -48,8 +56,12 @@ async def get_ad(
 
 @router.post("", status_code=201, response_model=Ad, responses=WRITE_ERRORS)
 async def create_ad(
-    account_id: int, body: AdCreate, request: Request, session: SessionDep,
-    workspace: WorkspaceDep, key: KeyDep,
+    account_id: int,
+    body: AdCreate,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    key: KeyDep,
 ) -> JSONResponse:
     """Create an ad from a post URN or from uploaded media (dry runs respond `dryRun: true`)."""
     stored = await service(request).create(session, workspace, account_id, body, key)
@@ -58,8 +70,13 @@ async def create_ad(
 
 @router.patch("/{ad_id}", response_model=Ad, responses=WRITE_ERRORS)
 async def update_ad(
-    account_id: int, ad_id: str, body: AdUpdate, request: Request, session: SessionDep,
-    workspace: WorkspaceDep, key: KeyDep,
+    account_id: int,
+    ad_id: str,
+    body: AdUpdate,
+    request: Request,
+    session: SessionDep,
+    workspace: WorkspaceDep,
+    key: KeyDep,
 ) -> JSONResponse:
     """Change an ad's name or status (LinkedIn updates nothing else on a creative)."""
     stored = await service(request).update(session, workspace, account_id, ad_id, body, key)
@@ -70,16 +87,27 @@ def _status_route(status: SettableStatus, verb: str, summary: str) -> None:
     operation = f"{verb}_creative"
 
     async def change_status(
-        account_id: int, ad_id: str, request: Request, session: SessionDep,
-        workspace: WorkspaceDep, key: KeyDep,
+        account_id: int,
+        ad_id: str,
+        request: Request,
+        session: SessionDep,
+        workspace: WorkspaceDep,
+        key: KeyDep,
     ) -> JSONResponse:
-        stored = await service(request).set_status(session, workspace, account_id, ad_id,
-                                                   status, operation, key)
+        stored = await service(request).set_status(
+            session, workspace, account_id, ad_id, status, operation, key
+        )
         return stored_response(stored)
 
     change_status.__doc__ = summary
-    router.add_api_route(f"/{{ad_id}}/{verb}", change_status, methods=["POST"],
-                         response_model=Ad, responses=WRITE_ERRORS, name=operation)
+    router.add_api_route(
+        f"/{{ad_id}}/{verb}",
+        change_status,
+        methods=["POST"],
+        response_model=Ad,
+        responses=WRITE_ERRORS,
+        name=operation,
+    )
 
 
 _status_route(SettableStatus.PAUSED, "pause", "Pause an ad (intendedStatus PAUSED).")

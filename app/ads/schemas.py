@@ -41,21 +41,36 @@ class SettableStatus(enum.StrEnum):
 class AdContent(InputSchema):
     """Either `reference` (an existing post) or inline media with its post text."""
 
-    reference: str | None = Field(default=None, description="Post URN: urn:li:share:..., "
-                                  "urn:li:ugcPost:... or urn:li:adInMailContent:...")
-    media_urn: str | None = Field(default=None, description="Uploaded image, video or document "
-                                  "URN (POST /assets returns it)")
+    reference: str | None = Field(
+        default=None,
+        description="Post URN: urn:li:share:..., urn:li:ugcPost:... or urn:li:adInMailContent:...",
+    )
+    media_urn: str | None = Field(
+        default=None, description="Uploaded image, video or document URN (POST /assets returns it)"
+    )
     headline: str | None = Field(default=None, max_length=200)
     text: str | None = Field(default=None, max_length=3000, description="The post's commentary")
     landing_page: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=2000)
     call_to_action: CallToAction | None = None
-    author: str | None = Field(default=None, description="Organization URN that posts the ad; "
-                               "defaults to the ad account's organization")
+    author: str | None = Field(
+        default=None,
+        description="Organization URN that posts the ad; defaults to the ad account's organization",
+    )
 
     @model_validator(mode="after")
     def _check_kind(self) -> AdContent:
-        inline = [name for name in ("media_urn", "headline", "text", "landing_page",
-                                    "call_to_action", "author") if getattr(self, name) is not None]
+        inline = [
+            name
+            for name in (
+                "media_urn",
+                "headline",
+                "text",
+                "landing_page",
+                "call_to_action",
+                "author",
+            )
+            if getattr(self, name) is not None
+        ]
         if self.reference is None and self.media_urn is None:
             raise ValueError("give either reference (a post URN) or media_urn with the post text")
         if self.reference is not None and inline:
@@ -70,8 +85,12 @@ class AdContent(InputSchema):
 
 class AdCreate(InputSchema):
     ad_set_id: str = Field(min_length=1, description="Ad set (LinkedIn campaign) id or URN")
-    name: str | None = Field(default=None, min_length=1, max_length=255,
-                             description="Needs LinkedIn-Version 202410 or later")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Needs LinkedIn-Version 202410 or later",
+    )
     status: CreateStatus = CreateStatus.PAUSED
     content: AdContent
 
@@ -83,8 +102,9 @@ class AdUpdate(InputSchema):
     @model_validator(mode="after")
     def _check_not_empty(self) -> AdUpdate:
         if not self.model_fields_set:
-            raise ValueError("the update names no field to change; LinkedIn changes only an "
-                             "ad's name and status")
+            raise ValueError(
+                "the update names no field to change; LinkedIn changes only an ad's name and status"
+            )
         return self
 
 
@@ -97,11 +117,13 @@ class Ad(Schema):
     name: str | None = None
     status: str
     content_reference: str | None = None
-    review_status: str | None = Field(default=None, description="PENDING, APPROVED, REJECTED or "
-                                      "NEEDS_REVIEW; absent while DRAFT")
+    review_status: str | None = Field(
+        default=None, description="PENDING, APPROVED, REJECTED or NEEDS_REVIEW; absent while DRAFT"
+    )
     rejection_reasons: list[str] = []
-    serving_hold_reasons: list[str] = Field(default_factory=list,
-                                            description="Why the ad is not serving")
+    serving_hold_reasons: list[str] = Field(
+        default_factory=list, description="Why the ad is not serving"
+    )
     is_serving: bool = False
     test: bool = False
     created_at: datetime | None = None

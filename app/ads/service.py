@@ -76,8 +76,12 @@ class AdService:
     # ---- reads (always upstream) -----------------------------------------------------------
 
     async def list(
-        self, session: AsyncSession, workspace_id: str, account_id: int,
-        ad_set_id: str | None = None, statuses: list[str] | None = None,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        ad_set_id: str | None = None,
+        statuses: list[str] | None = None,
     ) -> list[Ad]:
         """List every ad of the account, across all pages, optionally of one ad set."""
         access = await self._access(session, workspace_id, account_id)
@@ -86,8 +90,13 @@ class AdService:
 
         async def call(token: str) -> list[dict[str, Any]]:
             return await self.linkedin.find_all(
-                "list_creatives", account_path(account_id, "creatives"), token=token,
-                scope=str(account_id), params=params, page_size=PAGE_SIZE, finder_header=True,
+                "list_creatives",
+                account_path(account_id, "creatives"),
+                token=token,
+                scope=str(account_id),
+                params=params,
+                page_size=PAGE_SIZE,
+                finder_header=True,
             )
 
         elements = await call_with_token(self.tokens, access, call)
@@ -96,8 +105,10 @@ class AdService:
     async def _read(self, access: AccountAccess, urn: str, operation: str) -> dict[str, Any]:
         async def call(token: str) -> dict[str, Any]:
             body = await self.linkedin.get(
-                operation, account_path(access.account_id, "creatives", urn),
-                token=token, scope=str(access.account_id),
+                operation,
+                account_path(access.account_id, "creatives", urn),
+                token=token,
+                scope=str(access.account_id),
             )
             return dict(body or {})
 
@@ -109,8 +120,9 @@ class AdService:
         urn = mapping.creative_urn_of(ad_id)
         if is_dry_run_id(id_from_urn(urn)):
             await self._account(session, workspace_id, account_id)
-            entity = await dryrun.load(session, workspace_id=workspace_id, account_id=account_id,
-                                       urn=urn)
+            entity = await dryrun.load(
+                session, workspace_id=workspace_id, account_id=account_id, urn=urn
+            )
             if entity is None:
                 raise NotFoundError(f"dry-run ad {ad_id} not found")
             return mapping.to_dto(entity, account_id, dry_run=True)
@@ -121,25 +133,37 @@ class AdService:
     @staticmethod
     def _check_urn(urn: str, operation: str) -> None:
         if not id_from_urn(urn).isdigit() or not urn.startswith("urn:li:sponsoredCreative:"):
-            raise NotFoundError(f"ad {urn!r} not found: give a number or "
-                                "urn:li:sponsoredCreative:<number>", operation=operation)
+            raise NotFoundError(
+                f"ad {urn!r} not found: give a number or urn:li:sponsoredCreative:<number>",
+                operation=operation,
+            )
 
     async def _ad_set(
-        self, session: AsyncSession, workspace_id: str, account_id: int, campaign_urn: str,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        campaign_urn: str,
         operation: str,
     ) -> dict[str, Any] | None:
         campaign_id = mapping.campaign_id_of(campaign_urn)
         if is_dry_run_id(campaign_id):
-            return await dryrun.load(session, workspace_id=workspace_id, account_id=account_id,
-                                     urn=CAMPAIGN_URN.format(campaign_id))
+            return await dryrun.load(
+                session,
+                workspace_id=workspace_id,
+                account_id=account_id,
+                urn=CAMPAIGN_URN.format(campaign_id),
+            )
         if not campaign_id.isdigit():
             return None
         access = await self._access(session, workspace_id, account_id)
 
         async def call(token: str) -> dict[str, Any]:
             body = await self.linkedin.get(
-                operation, account_path(account_id, "adCampaigns", int(campaign_id)),
-                token=token, scope=str(account_id),
+                operation,
+                account_path(account_id, "adCampaigns", int(campaign_id)),
+                token=token,
+                scope=str(account_id),
             )
             return dict(body or {})
 
@@ -149,18 +173,28 @@ class AdService:
             return None
 
     async def _media_exists(
-        self, session: AsyncSession, workspace_id: str, account_id: int, media_urn: str | None,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        media_urn: str | None,
     ) -> bool | None:
         if media_urn is None or media.media_kind(media_urn) is None:
             return None
         if is_dry_run_id(id_from_urn(media_urn)):
-            found = await dryrun.load(session, workspace_id=workspace_id, account_id=account_id,
-                                      urn=media_urn)
+            found = await dryrun.load(
+                session, workspace_id=workspace_id, account_id=account_id, urn=media_urn
+            )
             return found is not None
         access = await self._access(session, workspace_id, account_id)
         try:
-            await call_with_token(self.tokens, access, lambda token: media.read_status(
-                self.linkedin, media_urn, token=token, scope=str(account_id)))
+            await call_with_token(
+                self.tokens,
+                access,
+                lambda token: media.read_status(
+                    self.linkedin, media_urn, token=token, scope=str(account_id)
+                ),
+            )
         except NotFoundError:
             return False
         return True
@@ -168,7 +202,11 @@ class AdService:
     # ---- writes ----------------------------------------------------------------------------
 
     async def create(
-        self, session: AsyncSession, workspace_id: str, account_id: int, dto: AdCreate,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        dto: AdCreate,
         idempotency_key: str,
     ) -> StoredResponse:
         operation = "create_creative"
@@ -177,16 +215,30 @@ class AdService:
             account = await self._account(session, workspace_id, account_id)
             payload = mapping.build_create_payload(dto, account_id, account.reference)
             if not self.live:
-                campaign = await self._ad_set(session, workspace_id, account_id,
-                                              payload["campaign"], operation)
-                exists = await self._media_exists(session, workspace_id, account_id,
-                                                  dto.content.media_urn)
-                mapping.check_create(payload, campaign=campaign, api_version=self.api_version,
-                                     media_exists=exists, operation=operation)
+                campaign = await self._ad_set(
+                    session, workspace_id, account_id, payload["campaign"], operation
+                )
+                exists = await self._media_exists(
+                    session, workspace_id, account_id, dto.content.media_urn
+                )
+                mapping.check_create(
+                    payload,
+                    campaign=campaign,
+                    api_version=self.api_version,
+                    media_exists=exists,
+                    operation=operation,
+                )
                 creative_id = dryrun.synthetic_id(workspace_id, idempotency_key, KIND)
                 entity = mapping.synthesize(payload, creative_id, account_id, test=account.test)
-                await dryrun.save(session, workspace_id=workspace_id, account_id=account_id,
-                                  kind=KIND, urn=entity["id"], body=entity, operation=operation)
+                await dryrun.save(
+                    session,
+                    workspace_id=workspace_id,
+                    account_id=account_id,
+                    kind=KIND,
+                    urn=entity["id"],
+                    body=entity,
+                    operation=operation,
+                )
                 return 201, self._body(mapping.to_dto(entity, account_id, dry_run=True))
 
             access = await self._access(session, workspace_id, account_id)
@@ -204,21 +256,29 @@ class AdService:
                 entity = await self._read(access, urn, operation)
             except ServiceError as error:
                 # The creative exists now, so respond with what was sent and keep the key stored.
-                logger.warning("creative.read_after_create_failed",
-                               extra={"ad_account_id": account_id, "creative": urn,
-                                      "error": error.message})
+                logger.warning(
+                    "creative.read_after_create_failed",
+                    extra={"ad_account_id": account_id, "creative": urn, "error": error.message},
+                )
                 entity = {**payload, "id": urn}
             logger.info("creative.created", extra={"ad_account_id": account_id, "creative": urn})
             return 201, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
-            target=f"{account_id}", body=dto.model_dump(mode="json", exclude_unset=True),
+            session,
+            workspace_id=workspace_id,
+            key=idempotency_key,
+            operation=operation,
+            target=f"{account_id}",
+            body=dto.model_dump(mode="json", exclude_unset=True),
             write=write,
         )
 
     async def _send_create(
-        self, access: AccountAccess, payload: dict[str, Any], idempotency_key: str,
+        self,
+        access: AccountAccess,
+        payload: dict[str, Any],
+        idempotency_key: str,
         since: datetime,
     ) -> str:
         """Create the creative: a plain CREATE, or `?action=createInline` for inline content."""
@@ -229,19 +289,32 @@ class AdService:
             return await self._find_created(access, payload, since)
 
         if "inlineContent" not in payload:
+
             async def create(token: str) -> str:
                 return await self.linkedin.create(
-                    "create_creative", path, payload, token=token, scope=scope,
-                    idempotency_key=idempotency_key, find_existing=find_existing,
+                    "create_creative",
+                    path,
+                    payload,
+                    token=token,
+                    scope=scope,
+                    idempotency_key=idempotency_key,
+                    find_existing=find_existing,
                 )
 
             return await call_with_token(self.tokens, access, create)
 
         async def create_inline(token: str) -> str:
             response = await self.linkedin.send(
-                "create_creative", "POST", path, token=token, scope=scope,
-                params={"action": "createInline"}, json={"creative": payload},
-                restli_method="ACTION", idempotency_key=idempotency_key, write=True,
+                "create_creative",
+                "POST",
+                path,
+                token=token,
+                scope=scope,
+                params={"action": "createInline"},
+                json={"creative": payload},
+                restli_method="ACTION",
+                idempotency_key=idempotency_key,
+                write=True,
             )
             value = (response.body or {}).get("value") if isinstance(response.body, dict) else None
             if isinstance(value, dict) and value.get("creative"):
@@ -269,9 +342,14 @@ class AdService:
         """
         params = creatives_criteria(campaigns=[payload["campaign"]], sort_order="DESCENDING")
         elements = await self.linkedin.find_all(
-            "find_creative", account_path(access.account_id, "creatives"),
-            token=access.access_token, scope=str(access.account_id), params=params,
-            page_size=PAGE_SIZE, finder_header=True, max_pages=2,
+            "find_creative",
+            account_path(access.account_id, "creatives"),
+            token=access.access_token,
+            scope=str(access.account_id),
+            params=params,
+            page_size=PAGE_SIZE,
+            finder_header=True,
+            max_pages=2,
         )
         since_ms = int(since.timestamp() * 1000)
         reference = (payload.get("content") or {}).get("reference")
@@ -287,8 +365,14 @@ class AdService:
         return None
 
     async def update(
-        self, session: AsyncSession, workspace_id: str, account_id: int, ad_id: str,
-        dto: AdUpdate, idempotency_key: str, operation: str = "update_creative",
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        ad_id: str,
+        dto: AdUpdate,
+        idempotency_key: str,
+        operation: str = "update_creative",
     ) -> StoredResponse:
         urn = mapping.creative_urn_of(ad_id)
         changes = mapping.build_patch(dto)
@@ -296,14 +380,22 @@ class AdService:
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
             await self._account(session, workspace_id, account_id)
             if is_dry_run_id(id_from_urn(urn)):
-                current = await dryrun.load(session, workspace_id=workspace_id,
-                                            account_id=account_id, urn=urn)
+                current = await dryrun.load(
+                    session, workspace_id=workspace_id, account_id=account_id, urn=urn
+                )
                 if current is None:
                     raise NotFoundError(f"dry-run ad {ad_id} not found", operation=operation)
                 mapping.check_update(changes, current, self.api_version, operation)
                 updated = mapping.apply_patch(current, changes)
-                await dryrun.save(session, workspace_id=workspace_id, account_id=account_id,
-                                  kind=KIND, urn=urn, body=updated, operation=operation)
+                await dryrun.save(
+                    session,
+                    workspace_id=workspace_id,
+                    account_id=account_id,
+                    kind=KIND,
+                    urn=urn,
+                    body=updated,
+                    operation=operation,
+                )
                 return 200, self._body(mapping.to_dto(updated, account_id, dry_run=True))
             self._check_urn(urn, operation)
 
@@ -312,14 +404,18 @@ class AdService:
                 current = await self._read(access, urn, operation)
                 if not self.live:
                     mapping.check_update(changes, current, self.api_version, operation)
-                    dryrun.DRY_RUN_WRITES.labels(operation).inc()
+                    dryrun.count_write(operation)
                     updated = mapping.apply_patch(current, changes)
                     return 200, self._body(mapping.to_dto(updated, account_id, dry_run=True))
 
                 async def call(token: str) -> None:
                     await self.linkedin.partial_update(
-                        operation, account_path(account_id, "creatives", urn), changes,
-                        token=token, scope=str(account_id), idempotency_key=idempotency_key,
+                        operation,
+                        account_path(account_id, "creatives", urn),
+                        changes,
+                        token=token,
+                        scope=str(account_id),
+                        idempotency_key=idempotency_key,
                     )
 
                 await call_with_token(self.tokens, access, call)
@@ -329,17 +425,34 @@ class AdService:
             return 200, self._body(mapping.to_dto(entity, account_id))
 
         return await self.idempotency.run(
-            session, workspace_id=workspace_id, key=idempotency_key, operation=operation,
-            target=f"{account_id}/{urn}", body=dto.model_dump(mode="json", exclude_unset=True),
+            session,
+            workspace_id=workspace_id,
+            key=idempotency_key,
+            operation=operation,
+            target=f"{account_id}/{urn}",
+            body=dto.model_dump(mode="json", exclude_unset=True),
             write=write,
         )
 
     async def set_status(
-        self, session: AsyncSession, workspace_id: str, account_id: int, ad_id: str,
-        status: SettableStatus, operation: str, idempotency_key: str,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        ad_id: str,
+        status: SettableStatus,
+        operation: str,
+        idempotency_key: str,
     ) -> StoredResponse:
-        return await self.update(session, workspace_id, account_id, ad_id,
-                                 AdUpdate(status=status), idempotency_key, operation)
+        return await self.update(
+            session,
+            workspace_id,
+            account_id,
+            ad_id,
+            AdUpdate(status=status),
+            idempotency_key,
+            operation,
+        )
 
     @staticmethod
     def _body(ad: Ad) -> dict[str, Any]:

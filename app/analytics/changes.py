@@ -14,8 +14,16 @@ from typing import Any
 from app.analytics.models import EntityState
 
 # Campaign statuses the sync reads; LinkedIn's campaign search needs at least one criterion.
-CAMPAIGN_STATUSES = ("ACTIVE", "PAUSED", "ARCHIVED", "COMPLETED", "CANCELED", "DRAFT",
-                     "PENDING_DELETION", "REMOVED")
+CAMPAIGN_STATUSES = (
+    "ACTIVE",
+    "PAUSED",
+    "ARCHIVED",
+    "COMPLETED",
+    "CANCELED",
+    "DRAFT",
+    "PENDING_DELETION",
+    "REMOVED",
+)
 # Dashboard names of the entity types.
 LABELS = {"campaign": "campaign", "ad_set": "ad set", "ad": "ad"}
 
@@ -38,20 +46,31 @@ class Change:
 
 
 def observe_group(element: Mapping[str, Any]) -> Observed:
-    return Observed("campaign", str(element.get("id")), element.get("status"),
-                    list(element.get("servingStatuses") or []))
+    return Observed(
+        "campaign",
+        str(element.get("id")),
+        element.get("status"),
+        list(element.get("servingStatuses") or []),
+    )
 
 
 def observe_campaign(element: Mapping[str, Any]) -> Observed:
-    return Observed("ad_set", str(element.get("id")), element.get("status"),
-                    list(element.get("servingStatuses") or []))
+    return Observed(
+        "ad_set",
+        str(element.get("id")),
+        element.get("status"),
+        list(element.get("servingStatuses") or []),
+    )
 
 
 def observe_creative(element: Mapping[str, Any]) -> Observed:
     review = element.get("review") or {}
     return Observed(
-        "ad", str(element.get("id", "")).rsplit(":", 1)[-1], element.get("intendedStatus"),
-        list(element.get("servingHoldReasons") or []), review.get("status"),
+        "ad",
+        str(element.get("id", "")).rsplit(":", 1)[-1],
+        element.get("intendedStatus"),
+        list(element.get("servingHoldReasons") or []),
+        review.get("status"),
         list(review.get("rejectionReasons") or []),
     )
 
@@ -67,25 +86,45 @@ def changes(before: EntityState | None, now: Observed) -> list[Change]:
     label = f"{LABELS[now.entity_type]} {now.entity_id}"
     found: list[Change] = []
     if now.status != before.status:
-        found.append(Change("status_changed",
-                            f"{label} status changed from {before.status} to {now.status}",
-                            {"from": before.status, "to": now.status}))
+        found.append(
+            Change(
+                "status_changed",
+                f"{label} status changed from {before.status} to {now.status}",
+                {"from": before.status, "to": now.status},
+            )
+        )
         if now.status == "COMPLETED":
             found.append(Change("completed", f"{label} completed", {"from": before.status}))
     previous = list(before.serving_statuses or [])
-    for event_type, marker, words in (("budget_hold", "BUDGET_HOLD", "is on a budget hold"),
-                                      ("end_date_hold", "END_DATE_HOLD", "reached its end date")):
+    for event_type, marker, words in (
+        ("budget_hold", "BUDGET_HOLD", "is on a budget hold"),
+        ("end_date_hold", "END_DATE_HOLD", "reached its end date"),
+    ):
         added = sorted(_holds(now.serving_statuses, marker) - _holds(previous, marker))
         if added:
-            found.append(Change(event_type, f"{label} {words} ({', '.join(added)})",
-                                {"holds": added, "servingStatuses": now.serving_statuses}))
+            found.append(
+                Change(
+                    event_type,
+                    f"{label} {words} ({', '.join(added)})",
+                    {"holds": added, "servingStatuses": now.serving_statuses},
+                )
+            )
     if now.review_status != before.review_status:
         if now.review_status == "REJECTED":
             reasons = ", ".join(now.rejection_reasons) or "no reason given"
-            found.append(Change("creative_rejected", f"{label} was rejected in review: {reasons}",
-                                {"from": before.review_status,
-                                 "rejectionReasons": now.rejection_reasons}))
+            found.append(
+                Change(
+                    "creative_rejected",
+                    f"{label} was rejected in review: {reasons}",
+                    {"from": before.review_status, "rejectionReasons": now.rejection_reasons},
+                )
+            )
         elif now.review_status == "APPROVED":
-            found.append(Change("creative_approved", f"{label} was approved in review",
-                                {"from": before.review_status}))
+            found.append(
+                Change(
+                    "creative_approved",
+                    f"{label} was approved in review",
+                    {"from": before.review_status},
+                )
+            )
     return found

@@ -20,8 +20,12 @@ def print_progress(done: int, total: int) -> None:
     width = 30
     filled = width * done // total if total else width
     end = "\n" if done >= total else ""
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
-          file=sys.stderr, flush=True)
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def _with_app(work: Any) -> Any:
@@ -36,9 +40,11 @@ async def _with_app(work: Any) -> Any:
 def run_sync() -> int:
     async def work(state: Any) -> int:
         result = await state.sync.run_once(progress=print_progress)
-        print(f"synced {result.accounts_ok} ad accounts, {result.accounts_failed} failed; "
-              f"{result.rows} rows stored from {result.analytics_calls} analytics calls; "
-              f"{result.events} events")
+        print(
+            f"synced {result.accounts_ok} ad accounts, {result.accounts_failed} failed; "
+            f"{result.rows} rows stored from {result.analytics_calls} analytics calls; "
+            f"{result.events} events"
+        )
         return 1 if result.accounts_failed else 0
 
     return int(asyncio.run(_with_app(work)))
@@ -50,10 +56,13 @@ def run_backfill(account_id: int, start: date, end: date, workspace_id: str | No
         return 2
 
     async def work(state: Any) -> int:
-        result = await state.sync.backfill(account_id, start, end, workspace_id=workspace_id,
-                                           progress=print_progress)
-        print(f"stored {result.rows} rows for ad account {account_id} from {start} to {end} "
-              f"with {result.analytics_calls} analytics calls")
+        result = await state.sync.backfill(
+            account_id, start, end, workspace_id=workspace_id, progress=print_progress
+        )
+        print(
+            f"stored {result.rows} rows for ad account {account_id} from {start} to {end} "
+            f"with {result.analytics_calls} analytics calls"
+        )
         return 0
 
     try:
@@ -70,8 +79,10 @@ def read_rates(path: Path) -> list[dict[str, Any]]:
         reader = csv.DictReader(handle)
         missing = set(CSV_COLUMNS) - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}; the header "
-                             f"must be {','.join(CSV_COLUMNS)}")
+            raise ValueError(
+                f"{path}: missing columns {', '.join(sorted(missing))}; the header "
+                f"must be {','.join(CSV_COLUMNS)}"
+            )
         for line, row in enumerate(reader, start=2):
             try:
                 day = date.fromisoformat(row["date"].strip())
@@ -80,8 +91,10 @@ def read_rates(path: Path) -> list[dict[str, Any]]:
             except (ValueError, InvalidOperation) as error:
                 raise ValueError(f"{path}:{line}: invalid row {row}: {error}") from None
             if len(currency) != 3 or not currency.isalpha() or rate <= 0:
-                raise ValueError(f"{path}:{line}: invalid row {row}: expected a 3-letter "
-                                 "currency code and a positive rate")
+                raise ValueError(
+                    f"{path}:{line}: invalid row {row}: expected a 3-letter "
+                    "currency code and a positive rate"
+                )
             rates[(currency, day)] = {"currency": currency, "day": day, "usd_per_unit": rate}
     return list(rates.values())
 

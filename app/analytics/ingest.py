@@ -37,8 +37,9 @@ class RateBook:
         return self.rates[index]
 
 
-def usd_spend(metrics: Mapping[str, Any], currency: str, day: date,
-              book: RateBook | None) -> tuple[Decimal | None, str]:
+def usd_spend(
+    metrics: Mapping[str, Any], currency: str, day: date, book: RateBook | None
+) -> tuple[Decimal | None, str]:
     """Return spend in USD and the method: LinkedIn's costInUsd first, then the rate table."""
     reported = metrics.get("costInUsd")
     if reported is not None:
@@ -53,8 +54,13 @@ def usd_spend(metrics: Mapping[str, Any], currency: str, day: date,
 
 
 def build_records(
-    rows: Mapping[tuple[int, str, date], dict[str, Any]], *, workspaces: Mapping[int, str],
-    currencies: Mapping[int, str], level: str, api_version: str, pulled_at: datetime,
+    rows: Mapping[tuple[int, str, date], dict[str, Any]],
+    *,
+    workspaces: Mapping[int, str],
+    currencies: Mapping[int, str],
+    level: str,
+    api_version: str,
+    pulled_at: datetime,
     books: Mapping[str, RateBook],
 ) -> DailyRecords:
     """Build `analytics_daily` rows; a metric missing from a row (LinkedIn omits zeros) is 0."""
@@ -63,18 +69,31 @@ def build_records(
         currency = currencies[account]
         spend_usd, method = usd_spend(metrics, currency, day, books.get(currency))
         extras = {name: value for name, value in metrics.items() if name not in CORE_METRICS}
-        records.append((
-            workspaces[account], account, level, urn, day,
-            int(metrics.get("impressions", 0)), int(metrics.get("clicks", 0)),
-            int(metrics.get("externalWebsiteConversions", 0)),
-            Decimal(metrics.get("costInLocalCurrency", 0)), spend_usd, currency, method,
-            metrics_json(extras), api_version, pulled_at,
-        ))
+        records.append(
+            (
+                workspaces[account],
+                account,
+                level,
+                urn,
+                day,
+                int(metrics.get("impressions", 0)),
+                int(metrics.get("clicks", 0)),
+                int(metrics.get("externalWebsiteConversions", 0)),
+                Decimal(metrics.get("costInLocalCurrency", 0)),
+                spend_usd,
+                currency,
+                method,
+                metrics_json(extras),
+                api_version,
+                pulled_at,
+            )
+        )
     return records
 
 
-async def load_rate_books(session: AsyncSession, currencies: set[str], start: date,
-                          end: date) -> dict[str, RateBook]:
+async def load_rate_books(
+    session: AsyncSession, currencies: set[str], start: date, end: date
+) -> dict[str, RateBook]:
     books = {}
     for currency in sorted(currencies - {"USD"}):
         rates = await repository.fx_rates_between(session, currency, start - FX_RATE_MAX_AGE, end)
@@ -83,19 +102,43 @@ async def load_rate_books(session: AsyncSession, currencies: set[str], start: da
 
 
 async def store_pull(
-    session: AsyncSession, rows: Mapping[tuple[int, str, date], dict[str, Any]], *,
-    workspaces: Mapping[int, str], currencies: Mapping[int, str], level: str, start: date,
-    end: date, extra_metrics: list[str], api_version: str, pulled_at: datetime,
+    session: AsyncSession,
+    rows: Mapping[tuple[int, str, date], dict[str, Any]],
+    *,
+    workspaces: Mapping[int, str],
+    currencies: Mapping[int, str],
+    level: str,
+    start: date,
+    end: date,
+    extra_metrics: list[str],
+    api_version: str,
+    pulled_at: datetime,
 ) -> int:
     """Upsert the rows and record the pull of [start, end] for each account; return the count."""
     books = await load_rate_books(session, set(currencies.values()), start, end)
-    records = build_records(rows, workspaces=workspaces, currencies=currencies, level=level,
-                            api_version=api_version, pulled_at=pulled_at, books=books)
+    records = build_records(
+        rows,
+        workspaces=workspaces,
+        currencies=currencies,
+        level=level,
+        api_version=api_version,
+        pulled_at=pulled_at,
+        books=books,
+    )
     count = await repository.upsert_daily(session, records)
-    await repository.add_pulls(session, [
-        {"workspace_id": workspaces[account], "account_id": account, "level": level,
-         "start_day": start, "end_day": end, "extra_metrics": sorted(extra_metrics),
-         "pulled_at": pulled_at}
-        for account in currencies
-    ])
+    await repository.add_pulls(
+        session,
+        [
+            {
+                "workspace_id": workspaces[account],
+                "account_id": account,
+                "level": level,
+                "start_day": start,
+                "end_day": end,
+                "extra_metrics": sorted(extra_metrics),
+                "pulled_at": pulled_at,
+            }
+            for account in currencies
+        ],
+    )
     return count

@@ -31,8 +31,7 @@ class AnalyticsDaily(Base):
 
     __tablename__ = "analytics_daily"
     __table_args__ = (
-        Index("ix_analytics_daily_account_level_day", "workspace_id", "account_id", "level",
-              "day"),
+        Index("ix_analytics_daily_account_level_day", "workspace_id", "account_id", "level", "day"),
     )
 
     workspace_id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -62,8 +61,9 @@ class AnalyticsPull(Base):
 
     __tablename__ = "analytics_pulls"
     __table_args__ = (
-        Index("ix_analytics_pulls_account_level", "workspace_id", "account_id", "level",
-              "pulled_at"),
+        Index(
+            "ix_analytics_pulls_account_level", "workspace_id", "account_id", "level", "pulled_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -28,8 +28,13 @@ ACCOUNT_URN = "urn:li:sponsoredAccount:{}"
 # Dashboard level -> LinkedIn pivot.
 LEVEL_PIVOTS = {"campaign": "CAMPAIGN_GROUP", "ad_set": "CAMPAIGN", "ad": "CREATIVE"}
 # The metrics every pull requests; they fill the stored columns.
-CORE_METRICS = ("externalWebsiteConversions", "impressions", "clicks", "costInUsd",
-                "costInLocalCurrency")
+CORE_METRICS = (
+    "externalWebsiteConversions",
+    "impressions",
+    "clicks",
+    "costInUsd",
+    "costInLocalCurrency",
+)
 STRUCTURAL_FIELDS = ("dateRange", "pivotValues")
 MAX_FIELDS = 20
 METRICS_PER_CALL = MAX_FIELDS - len(STRUCTURAL_FIELDS)
@@ -76,11 +81,12 @@ class PullResult:
 
 def metric_chunks(metrics: Sequence[str]) -> list[list[str]]:
     unique = list(dict.fromkeys(metrics))
-    return [unique[i:i + METRICS_PER_CALL] for i in range(0, len(unique), METRICS_PER_CALL)]
+    return [unique[i : i + METRICS_PER_CALL] for i in range(0, len(unique), METRICS_PER_CALL)]
 
 
-def plan_slices(accounts: Sequence[int], start: date, end: date,
-                rows_per_day: Mapping[int, int] | None) -> list[Slice]:
+def plan_slices(
+    accounts: Sequence[int], start: date, end: date, rows_per_day: Mapping[int, int] | None
+) -> list[Slice]:
     """Pack accounts into calls whose row bound (`rows_per_day` x days) stays under the cap.
 
     Without a bound every account goes into one call (up to `MAX_ACCOUNTS_PER_CALL`) and
@@ -88,8 +94,10 @@ def plan_slices(accounts: Sequence[int], start: date, end: date,
     """
     days = (end - start).days + 1
     if rows_per_day is None:
-        return [Slice(tuple(accounts[i:i + MAX_ACCOUNTS_PER_CALL]), start, end)
-                for i in range(0, len(accounts), MAX_ACCOUNTS_PER_CALL)]
+        return [
+            Slice(tuple(accounts[i : i + MAX_ACCOUNTS_PER_CALL]), start, end)
+            for i in range(0, len(accounts), MAX_ACCOUNTS_PER_CALL)
+        ]
     slices: list[Slice] = []
     current: list[int] = []
     bound = 0
@@ -97,8 +105,9 @@ def plan_slices(accounts: Sequence[int], start: date, end: date,
         rows = rows_per_day.get(account, 0) * days
         if rows > PACK_LIMIT:
             windows = math.ceil(rows / PACK_LIMIT)
-            slices.extend(Slice((account,), first, last)
-                          for first, last in split_dates(start, end, windows))
+            slices.extend(
+                Slice((account,), first, last) for first, last in split_dates(start, end, windows)
+            )
             continue
         if current and (bound + rows > PACK_LIMIT or len(current) >= MAX_ACCOUNTS_PER_CALL):
             slices.append(Slice(tuple(current), start, end))
@@ -135,11 +144,15 @@ def split_truncated(piece: Slice, elements: Sequence[dict[str, Any]]) -> list[Sl
     if len(piece.accounts) > 1:
         count = min(parts, len(piece.accounts))
         size = math.ceil(len(piece.accounts) / count)
-        return [Slice(piece.accounts[i:i + size], piece.start, piece.end)
-                for i in range(0, len(piece.accounts), size)]
+        return [
+            Slice(piece.accounts[i : i + size], piece.start, piece.end)
+            for i in range(0, len(piece.accounts), size)
+        ]
     if piece.days > 1:
-        return [Slice(piece.accounts, first, last)
-                for first, last in split_dates(piece.start, piece.end, parts)]
+        return [
+            Slice(piece.accounts, first, last)
+            for first, last in split_dates(piece.start, piece.end, parts)
+        ]
     raise AnalyticsTooLargeError(
         f"ad account {piece.accounts[0]} has more than {ROW_CAP} analytics rows on "
         f"{piece.start}; LinkedIn returns no more in one call",
@@ -165,8 +178,9 @@ def parse_metric(value: Any) -> Any:
     return value
 
 
-def build_params(piece: Slice, level: str, granularity: str,
-                 metrics: Sequence[str]) -> dict[str, Any]:
+def build_params(
+    piece: Slice, level: str, granularity: str, metrics: Sequence[str]
+) -> dict[str, Any]:
     """Build the finder parameters: `q=analytics` for one account, else `q=statistics`."""
     pivot = LEVEL_PIVOTS[level]
     params: dict[str, Any] = {}
@@ -205,13 +219,20 @@ class AnalyticsPuller:
         slices = plan_slices(list(accounts), start, end, rows_per_day)
         for chunk in metric_chunks(metrics):
             # Each chunk starts from the slices the previous one settled on.
-            slices = await self._pull_chunk(run_with_token, level, granularity, chunk, slices,
-                                            result)
+            slices = await self._pull_chunk(
+                run_with_token, level, granularity, chunk, slices, result
+            )
         return result
 
-    async def _pull_chunk(self, run_with_token: TokenRunner, level: str, granularity: str,
-                          metrics: list[str], slices: list[Slice],
-                          result: PullResult) -> list[Slice]:
+    async def _pull_chunk(
+        self,
+        run_with_token: TokenRunner,
+        level: str,
+        granularity: str,
+        metrics: list[str],
+        slices: list[Slice],
+        result: PullResult,
+    ) -> list[Slice]:
         settled: list[Slice] = []
         pending = list(slices)
         gate = asyncio.Semaphore(CONCURRENT_CALLS)
@@ -221,8 +242,13 @@ class AnalyticsPuller:
 
             async def call(token: str) -> list[dict[str, Any]]:
                 response = await self.client.send(
-                    "get_analytics", "GET", "/adAnalytics", token=token,
-                    scope=str(piece.accounts[0]), params=params, restli_method="FINDER",
+                    "get_analytics",
+                    "GET",
+                    "/adAnalytics",
+                    token=token,
+                    scope=str(piece.accounts[0]),
+                    params=params,
+                    restli_method="FINDER",
                 )
                 body = response.body if isinstance(response.body, dict) else {}
                 return list(body.get("elements") or [])
@@ -238,9 +264,16 @@ class AnalyticsPuller:
                 if len(elements) >= ROW_CAP:
                     result.truncated_calls += 1
                     parts = split_truncated(piece, elements)
-                    logger.info("analytics.truncated_split", extra={
-                        "level": level, "accounts": len(piece.accounts),
-                        "start": str(piece.start), "end": str(piece.end), "parts": len(parts)})
+                    logger.info(
+                        "analytics.truncated_split",
+                        extra={
+                            "level": level,
+                            "accounts": len(piece.accounts),
+                            "start": str(piece.start),
+                            "end": str(piece.end),
+                            "parts": len(parts),
+                        },
+                    )
                     pending.extend(parts)
                     continue
                 settled.append(piece)

@@ -17,9 +17,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.analytics.models import AnalyticsDaily, AnalyticsPull, EntityState, FxRate
 from app.connections.models import AdAccount, Connection
 
-DAILY_COLUMNS = ("workspace_id", "account_id", "level", "entity_urn", "day", "impressions",
-                 "clicks", "conversions", "spend_local", "spend_usd", "currency", "usd_method",
-                 "metrics", "api_version", "pulled_at")
+DAILY_COLUMNS = (
+    "workspace_id",
+    "account_id",
+    "level",
+    "entity_urn",
+    "day",
+    "impressions",
+    "clicks",
+    "conversions",
+    "spend_local",
+    "spend_usd",
+    "currency",
+    "usd_method",
+    "metrics",
+    "api_version",
+    "pulled_at",
+)
 
 # One statement per batch: the rows travel as one array per column and `unnest` turns them
 # back into rows, so the statement and its plan do not depend on the row count.
@@ -83,8 +97,13 @@ async def upsert_daily(session: AsyncSession, records: DailyRecords) -> int:
 
 
 def metrics_json(metrics: dict[str, Any]) -> str:
-    return json.dumps({name: (format(value, "f") if isinstance(value, Decimal) else value)
-                       for name, value in metrics.items()}, separators=(",", ":"))
+    return json.dumps(
+        {
+            name: (format(value, "f") if isinstance(value, Decimal) else value)
+            for name, value in metrics.items()
+        },
+        separators=(",", ":"),
+    )
 
 
 async def add_pulls(session: AsyncSession, pulls: Sequence[dict[str, Any]]) -> None:
@@ -93,8 +112,13 @@ async def add_pulls(session: AsyncSession, pulls: Sequence[dict[str, Any]]) -> N
 
 
 async def last_covering_pull(
-    session: AsyncSession, workspace_id: str, account_id: int, level: str, start: date,
-    end: date, extra_metrics: Sequence[str],
+    session: AsyncSession,
+    workspace_id: str,
+    account_id: int,
+    level: str,
+    start: date,
+    end: date,
+    extra_metrics: Sequence[str],
 ) -> datetime | None:
     """Return the time of the newest pull that covered [start, end] with these metrics."""
     statement = select(func.max(AnalyticsPull.pulled_at)).where(
@@ -110,7 +134,11 @@ async def last_covering_pull(
 
 
 async def read_daily(
-    session: AsyncSession, workspace_id: str, account_id: int, level: str, start: date,
+    session: AsyncSession,
+    workspace_id: str,
+    account_id: int,
+    level: str,
+    start: date,
     end: date,
 ) -> Sequence[AnalyticsDaily]:
     result = await session.execute(
@@ -142,8 +170,9 @@ async def upsert_fx_rates(session: AsyncSession, rates: Sequence[dict[str, Any]]
     return len(rates)
 
 
-async def fx_rates_between(session: AsyncSession, currency: str, start: date,
-                           end: date) -> list[tuple[date, Decimal]]:
+async def fx_rates_between(
+    session: AsyncSession, currency: str, start: date, end: date
+) -> list[tuple[date, Decimal]]:
     """Return (day, USD per unit) of `currency` from `start` to `end`, oldest first."""
     result = await session.execute(
         select(FxRate.day, FxRate.usd_per_unit)
@@ -156,11 +185,13 @@ async def fx_rates_between(session: AsyncSession, currency: str, start: date,
 # ---- entity states -------------------------------------------------------------------------
 
 
-async def load_states(session: AsyncSession, workspace_id: str,
-                      account_id: int) -> dict[tuple[str, str], EntityState]:
+async def load_states(
+    session: AsyncSession, workspace_id: str, account_id: int
+) -> dict[tuple[str, str], EntityState]:
     result = await session.execute(
-        select(EntityState).where(EntityState.workspace_id == workspace_id,
-                                  EntityState.account_id == account_id)
+        select(EntityState).where(
+            EntityState.workspace_id == workspace_id, EntityState.account_id == account_id
+        )
     )
     return {(state.entity_type, state.entity_id): state for state in result.scalars()}
 
@@ -171,8 +202,10 @@ async def upsert_states(session: AsyncSession, states: Sequence[dict[str, Any]])
     statement = insert(EntityState).values(list(states))
     statement = statement.on_conflict_do_update(
         index_elements=["workspace_id", "account_id", "entity_type", "entity_id"],
-        set_={name: statement.excluded[name]
-              for name in ("status", "serving_statuses", "review_status", "seen_at")},
+        set_={
+            name: statement.excluded[name]
+            for name in ("status", "serving_statuses", "review_status", "seen_at")
+        },
     )
     await session.execute(statement)
 
@@ -206,22 +239,27 @@ CLAIM_DUE_ACCOUNTS = text(
 )
 
 
-async def claim_due_accounts(session: AsyncSession, *, now: datetime, lease_until: datetime,
-                             limit: int) -> list[ClaimedAccount]:
+async def claim_due_accounts(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> list[ClaimedAccount]:
     """Claim up to `limit` due accounts by pushing their `next_sync_at` to `lease_until`.
 
     `SKIP LOCKED` lets concurrent workers pass over rows another worker is claiming, and the
     new `next_sync_at` keeps them off the due list after the commit, so each account goes to
     one worker. A worker that dies leaves the account due again when the lease ends.
     """
-    result = await session.execute(CLAIM_DUE_ACCOUNTS,
-                                   {"now": now, "lease_until": lease_until, "limit": limit})
-    return [ClaimedAccount(row.id, row.workspace_id, row.account_id, row.connection_id,
-                           row.currency) for row in result]
+    result = await session.execute(
+        CLAIM_DUE_ACCOUNTS, {"now": now, "lease_until": lease_until, "limit": limit}
+    )
+    return [
+        ClaimedAccount(row.id, row.workspace_id, row.account_id, row.connection_id, row.currency)
+        for row in result
+    ]
 
 
-async def find_connected_accounts(session: AsyncSession, workspace_id: str | None,
-                        account_id: int) -> list[ClaimedAccount]:
+async def find_connected_accounts(
+    session: AsyncSession, workspace_id: str | None, account_id: int
+) -> list[ClaimedAccount]:
     """Return the connected account rows with this LinkedIn id, for a backfill (no claim)."""
     statement = (
         select(AdAccount)
@@ -231,28 +269,35 @@ async def find_connected_accounts(session: AsyncSession, workspace_id: str | Non
     if workspace_id is not None:
         statement = statement.where(AdAccount.workspace_id == workspace_id)
     result = await session.execute(statement)
-    return [ClaimedAccount(row.id, row.workspace_id, row.account_id, row.connection_id,
-                           row.currency) for row in result.scalars()]
+    return [
+        ClaimedAccount(row.id, row.workspace_id, row.account_id, row.connection_id, row.currency)
+        for row in result.scalars()
+    ]
 
 
-async def finish_sync(session: AsyncSession, ids: Sequence[uuid.UUID], *, now: datetime,
-                      next_sync_at: datetime) -> None:
+async def finish_sync(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, now: datetime, next_sync_at: datetime
+) -> None:
     await session.execute(
-        update(AdAccount).where(AdAccount.id.in_(list(ids)))
+        update(AdAccount)
+        .where(AdAccount.id.in_(list(ids)))
         .values(last_synced_at=now, next_sync_at=next_sync_at, last_sync_error=None)
     )
 
 
-async def fail_sync(session: AsyncSession, ids: Sequence[uuid.UUID], *, error: str,
-                    retry_at: datetime) -> None:
+async def fail_sync(
+    session: AsyncSession, ids: Sequence[uuid.UUID], *, error: str, retry_at: datetime
+) -> None:
     await session.execute(
-        update(AdAccount).where(AdAccount.id.in_(list(ids)))
+        update(AdAccount)
+        .where(AdAccount.id.in_(list(ids)))
         .values(last_sync_error=error[:2000], next_sync_at=retry_at)
     )
 
 
-async def sync_status_rows(session: AsyncSession,
-                           workspace_id: str | None = None) -> Sequence[AdAccount]:
+async def sync_status_rows(
+    session: AsyncSession, workspace_id: str | None = None
+) -> Sequence[AdAccount]:
     statement = (
         select(AdAccount)
         .join(Connection, Connection.id == AdAccount.connection_id)

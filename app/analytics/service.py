@@ -33,15 +33,39 @@ FIELD_ALIASES = {
     "clicks": "clicks",
 }
 # LinkedIn metrics that may be requested by name (adAnalytics `fields`, non-demographic).
-LINKEDIN_METRICS = frozenset({
-    *CORE_METRICS, "landingPageClicks", "externalWebsitePostClickConversions",
-    "externalWebsitePostViewConversions", "likes", "shares", "comments", "follows", "reactions",
-    "totalEngagements", "otherEngagements", "companyPageClicks", "actionClicks", "adUnitClicks",
-    "textUrlClicks", "videoViews", "videoStarts", "videoCompletions",
-    "videoFirstQuartileCompletions", "videoMidpointCompletions", "videoThirdQuartileCompletions",
-    "fullScreenPlays", "oneClickLeads", "oneClickLeadFormOpens", "cardImpressions", "cardClicks",
-    "sends", "opens", "conversionValueInLocalCurrency",
-})
+LINKEDIN_METRICS = frozenset(
+    {
+        *CORE_METRICS,
+        "landingPageClicks",
+        "externalWebsitePostClickConversions",
+        "externalWebsitePostViewConversions",
+        "likes",
+        "shares",
+        "comments",
+        "follows",
+        "reactions",
+        "totalEngagements",
+        "otherEngagements",
+        "companyPageClicks",
+        "actionClicks",
+        "adUnitClicks",
+        "textUrlClicks",
+        "videoViews",
+        "videoStarts",
+        "videoCompletions",
+        "videoFirstQuartileCompletions",
+        "videoMidpointCompletions",
+        "videoThirdQuartileCompletions",
+        "fullScreenPlays",
+        "oneClickLeads",
+        "oneClickLeadFormOpens",
+        "cardImpressions",
+        "cardClicks",
+        "sends",
+        "opens",
+        "conversionValueInLocalCurrency",
+    }
+)
 # LinkedIn keeps performance data for 10 years; one request covers at most 3 of them.
 MAX_RANGE_DAYS = 3 * 366
 
@@ -103,9 +127,14 @@ class _Bucket:
             value = self.metrics.get(name, 0)
             metrics[name] = format(value, "f") if isinstance(value, Decimal) else value
         return AnalyticsRow(
-            entity_id=self.urn.rsplit(":", 1)[-1], entity_urn=self.urn, start=self.start,
-            end=self.end, impressions=self.impressions, clicks=self.clicks,
-            conversions=self.conversions, spend=format(self.spend, "f"),
+            entity_id=self.urn.rsplit(":", 1)[-1],
+            entity_urn=self.urn,
+            start=self.start,
+            end=self.end,
+            impressions=self.impressions,
+            clicks=self.clicks,
+            conversions=self.conversions,
+            spend=format(self.spend, "f"),
             spend_usd=None if self.spend_usd is None else format(self.spend_usd, "f"),
             usd_method=self.methods.pop() if len(self.methods) == 1 else "mixed",
             metrics=metrics,
@@ -121,8 +150,9 @@ def bucket_of(day: date, granularity: str, start: date, end: date) -> tuple[date
     return start, end
 
 
-def aggregate(rows: Sequence[AnalyticsDaily], granularity: str, start: date, end: date,
-              extras: Sequence[str]) -> list[AnalyticsRow]:
+def aggregate(
+    rows: Sequence[AnalyticsDaily], granularity: str, start: date, end: date, extras: Sequence[str]
+) -> list[AnalyticsRow]:
     buckets: dict[tuple[date, str], _Bucket] = {}
     for row in rows:
         first, last = bucket_of(row.day, granularity, start, end)
@@ -135,8 +165,9 @@ def aggregate(rows: Sequence[AnalyticsDaily], granularity: str, start: date, end
 
 
 class AnalyticsService:
-    def __init__(self, *, settings: Settings, linkedin: LinkedInClient,
-                 tokens: TokenService) -> None:
+    def __init__(
+        self, *, settings: Settings, linkedin: LinkedInClient, tokens: TokenService
+    ) -> None:
         self.settings = settings
         self.linkedin = linkedin
         self.tokens = tokens
@@ -153,15 +184,24 @@ class AnalyticsService:
         return pulled_at.date() >= settled_after
 
     async def report(
-        self, session: AsyncSession, workspace_id: str, account_id: int, *, level: Level,
-        start: date, end: date, granularity: Granularity, fields: str | None,
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        *,
+        level: Level,
+        start: date,
+        end: date,
+        granularity: Granularity,
+        fields: str | None,
     ) -> AnalyticsReport:
         check_range(start, end)
         names, extras = resolve_fields(fields)
         access = await self.tokens.access_for_account(session, workspace_id, account_id)
         now = datetime.now(UTC)
-        pulled_at = await repository.last_covering_pull(session, workspace_id, account_id,
-                                                        level, start, end, extras)
+        pulled_at = await repository.last_covering_pull(
+            session, workspace_id, account_id, level, start, end, extras
+        )
         source = "store"
         if not self.is_fresh(pulled_at, end, now):
             count = await self.pull_into_store(session, access, level, start, end, extras, now)
@@ -170,37 +210,72 @@ class AnalyticsService:
             source, pulled_at = "linkedin", now
         stored = await repository.read_daily(session, workspace_id, account_id, level, start, end)
         return AnalyticsReport(
-            account_id=str(account_id), level=level, granularity=granularity, start=start,
-            end=end, currency=access.currency, fields=names, source=source,
-            pulled_at=pulled_at, rows=aggregate(stored, granularity, start, end, extras),
+            account_id=str(account_id),
+            level=level,
+            granularity=granularity,
+            start=start,
+            end=end,
+            currency=access.currency,
+            fields=names,
+            source=source,
+            pulled_at=pulled_at,
+            rows=aggregate(stored, granularity, start, end, extras),
         )
 
     async def pull_into_store(
-        self, session: AsyncSession, access: AccountAccess, level: str, start: date, end: date,
-        extras: list[str], now: datetime,
+        self,
+        session: AsyncSession,
+        access: AccountAccess,
+        level: str,
+        start: date,
+        end: date,
+        extras: list[str],
+        now: datetime,
     ) -> int:
         async def run_with_token(call: Any) -> Any:
             return await call_with_token(self.tokens, access, call)
 
         result = await self.puller.pull(
-            run_with_token, level=level, accounts=[access.account_id], start=start, end=end,
+            run_with_token,
+            level=level,
+            accounts=[access.account_id],
+            start=start,
+            end=end,
             metrics=[*CORE_METRICS, *extras],
         )
-        logger.info("analytics.pulled", extra={
-            "account_id": access.account_id, "level": level, "rows": len(result.rows),
-            "calls": result.calls, "truncated_calls": result.truncated_calls})
+        logger.info(
+            "analytics.pulled",
+            extra={
+                "account_id": access.account_id,
+                "level": level,
+                "rows": len(result.rows),
+                "calls": result.calls,
+                "truncated_calls": result.truncated_calls,
+            },
+        )
         return await store_pull(
-            session, result.rows, workspaces={access.account_id: access.workspace_id},
-            currencies={access.account_id: access.currency}, level=level, start=start, end=end,
-            extra_metrics=extras, api_version=self.settings.linkedin_ads_api_version,
+            session,
+            result.rows,
+            workspaces={access.account_id: access.workspace_id},
+            currencies={access.account_id: access.currency},
+            level=level,
+            start=start,
+            end=end,
+            extra_metrics=extras,
+            api_version=self.settings.linkedin_ads_api_version,
             pulled_at=now,
         )
 
     async def check_readable(self, access: AccountAccess) -> None:
         """Tell an empty report from missing access: LinkedIn answers both with no rows."""
+
         async def call(token: str) -> Any:
-            return await self.linkedin.get("get_ad_account", f"/adAccounts/{access.account_id}",
-                                           token=token, scope=str(access.account_id))
+            return await self.linkedin.get(
+                "get_ad_account",
+                f"/adAccounts/{access.account_id}",
+                token=token,
+                scope=str(access.account_id),
+            )
 
         try:
             await call_with_token(self.tokens, access, call)
@@ -208,6 +283,7 @@ class AnalyticsService:
             raise UpstreamPermissionError(
                 f"LinkedIn returned no analytics for ad account {access.account_id} and refuses "
                 "to read the account; the connected member may have lost access to it",
-                operation="get_analytics", upstream=error.upstream,
+                operation="get_analytics",
+                upstream=error.upstream,
                 reason="no_access_to_account",
             ) from error

@@ -50,17 +50,25 @@ class MultipartReader:
         self._headers: dict[str, str] = {}
         self._in_part = False
         self._finished = False
-        self._parser = MultipartParser(boundary, {
-            "on_part_begin": self._on_part_begin,
-            "on_part_data": self._on_part_data,
-            "on_part_end": lambda: self._events.append(("end", None)),
-            "on_header_field": lambda data, start, end: self._header_name.extend(data[start:end]),
-            "on_header_value": lambda data, start, end: self._header_value.extend(
-                data[start:end]),
-            "on_header_end": self._on_header_end,
-            "on_headers_finished": lambda: self._events.append(("headers", dict(self._headers))),
-            "on_end": lambda: self._events.append(("done", None)),
-        })
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_part_data": self._on_part_data,
+                "on_part_end": lambda: self._events.append(("end", None)),
+                "on_header_field": lambda data, start, end: self._header_name.extend(
+                    data[start:end]
+                ),
+                "on_header_value": lambda data, start, end: self._header_value.extend(
+                    data[start:end]
+                ),
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": lambda: self._events.append(
+                    ("headers", dict(self._headers))
+                ),
+                "on_end": lambda: self._events.append(("done", None)),
+            },
+        )
 
     def _on_part_begin(self) -> None:
         self._headers = {}
@@ -82,8 +90,9 @@ class MultipartReader:
             except StopAsyncIteration:
                 self._parser.finalize()
                 if not self._events:
-                    raise invalid_form("the multipart body ended before its closing "
-                                       "boundary") from None
+                    raise invalid_form(
+                        "the multipart body ended before its closing boundary"
+                    ) from None
                 break
             if chunk:
                 self._parser.write(chunk)
@@ -103,8 +112,11 @@ class MultipartReader:
                 _, options = parse_options_header(value.get("content-disposition", ""))
                 name = options.get(b"name", b"").decode("utf-8", "replace")
                 filename = options.get(b"filename")
-                return FormPart(name, filename.decode("utf-8", "replace") if filename else None,
-                                value.get("content-type"))
+                return FormPart(
+                    name,
+                    filename.decode("utf-8", "replace") if filename else None,
+                    value.get("content-type"),
+                )
 
     async def read_chunk(self) -> bytes:
         """Return the current part's next bytes, or b"" at its end."""
@@ -124,8 +136,9 @@ class MultipartReader:
         while chunk := await self.read_chunk():
             value.extend(chunk)
             if len(value) > MAX_FIELD_BYTES:
-                raise invalid_form(f"form field {name} is longer than {MAX_FIELD_BYTES} bytes",
-                                   name)
+                raise invalid_form(
+                    f"form field {name} is longer than {MAX_FIELD_BYTES} bytes", name
+                )
         return value.decode("utf-8", "replace").strip()
 
 

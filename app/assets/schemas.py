@@ -17,12 +17,15 @@ class AssetKind(enum.StrEnum):
 
 
 class Asset(Schema):
-    urn: str = Field(description="urn:li:image:..., urn:li:video:..., urn:li:document:... or "
-                     "urn:li:digitalmediaAsset:... (registerUpload flow)")
+    urn: str = Field(
+        description="urn:li:image:..., urn:li:video:..., urn:li:document:... or "
+        "urn:li:digitalmediaAsset:... (registerUpload flow)"
+    )
     ad_account_id: str
     kind: str | None = None
-    flow: str | None = Field(default=None, description="register_upload, images, videos or "
-                             "documents")
+    flow: str | None = Field(
+        default=None, description="register_upload, images, videos or documents"
+    )
     status: str = Field(description="WAITING_UPLOAD, PROCESSING, AVAILABLE or PROCESSING_FAILED")
     owner: str | None = None
     size: int | None = Field(default=None, description="Bytes")

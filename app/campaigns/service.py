@@ -311,7 +311,7 @@ class CampaignService:
                         operation=operation,
                         previous=current,
                     )
-                    dryrun.DRY_RUN_WRITES.labels(operation).inc()
+                    dryrun.count_write(operation)
                     return 200, self._body(mapping.to_dto(updated, account_id, dry_run=True))
 
                 async def call(token: str) -> None:

@@ -76,7 +76,8 @@ class TokenJob:
         """Return the expiry bounds below which refresh tokens and access tokens count as ending."""
         refresh_before = now + timedelta(days=self.settings.linkedin_ads_refresh_token_warning_days)
         access_before = now + timedelta(
-            seconds=self.settings.linkedin_ads_token_refresh_margin_seconds)
+            seconds=self.settings.linkedin_ads_token_refresh_margin_seconds
+        )
         return refresh_before, access_before
 
     async def run(self) -> TokenJobReport:
@@ -84,8 +85,10 @@ class TokenJob:
         await self.refresh_due(report)
         await self.record_warnings(report)
         await self.update_gauges(report)
-        logger.info("job.refresh_tokens.finished", extra={
-            "refreshes": dict(report.refreshes), "warnings": report.warnings})
+        logger.info(
+            "job.refresh_tokens.finished",
+            extra={"refreshes": dict(report.refreshes), "warnings": report.warnings},
+        )
         return report
 
     async def refresh_due(self, report: TokenJobReport) -> None:
@@ -103,8 +106,10 @@ class TokenJob:
                 report.refreshes["current"] += 1
             except ServiceError as error:
                 report.refreshes["failed"] += 1
-                logger.warning("job.refresh_tokens.refresh_failed", extra={
-                    "connection_id": str(connection_id), "error": error.message})
+                logger.warning(
+                    "job.refresh_tokens.refresh_failed",
+                    extra={"connection_id": str(connection_id), "error": error.message},
+                )
             else:
                 report.refreshes[result.outcome] += 1
 
@@ -114,7 +119,8 @@ class TokenJob:
         async with self.tokens.session_factory() as session, session.begin():
             await repository.clear_expiry_warnings(session, refresh_before, access_before)
             candidates = await repository.list_connections_to_warn(
-                session, refresh_before, access_before)
+                session, refresh_before, access_before
+            )
         for connection_id in candidates:
             async with self.tokens.session_factory() as session, session.begin():
                 connection = await repository.claim_expiry_warning(session, connection_id, now)
@@ -122,20 +128,31 @@ class TokenJob:
                     continue  # another replica recorded it
                 kind, message, ends_at = warning_message(connection, now)
                 await add_event(
-                    session, workspace_id=connection.workspace_id, entity_type="connection",
-                    entity_id=str(connection.id), type=kind, message=message,
-                    connection_id=connection.id, data={"expiresAt": ends_at.isoformat()},
+                    session,
+                    workspace_id=connection.workspace_id,
+                    entity_type="connection",
+                    entity_id=str(connection.id),
+                    type=kind,
+                    message=message,
+                    connection_id=connection.id,
+                    data={"expiresAt": ends_at.isoformat()},
                 )
             report.warnings += 1
-            logger.warning("connection.grant_expiring", extra={
-                "connection_id": str(connection_id), "event": kind,
-                "expires_at": ends_at.isoformat()})
+            logger.warning(
+                "connection.grant_expiring",
+                extra={
+                    "connection_id": str(connection_id),
+                    "event": kind,
+                    "expires_at": ends_at.isoformat(),
+                },
+            )
 
     async def update_gauges(self, report: TokenJobReport) -> None:
         refresh_before, access_before = self._windows(datetime.now(UTC))
         async with self.tokens.session_factory() as session:
             health = await repository.count_connections_by_health(
-                session, refresh_before, access_before)
+                session, refresh_before, access_before
+            )
         CONNECTIONS_NEEDING_RECONNECT.set(health["needs_reconnect"])
         CONNECTIONS_EXPIRING.labels("refresh").set(health["refresh_token_expiring"])
         CONNECTIONS_EXPIRING.labels("access").set(health["access_token_expiring"])

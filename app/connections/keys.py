@@ -46,8 +46,10 @@ def rotate_connection(
         except TokenDecryptionError:
             if connection.id not in report.unreadable:
                 report.unreadable.append(connection.id)
-            logger.error("connection.token_unreadable", extra={
-                "connection_id": str(connection.id), "column": column})
+            logger.error(
+                "connection.token_unreadable",
+                extra={"connection_id": str(connection.id), "column": column},
+            )
             continue
         setattr(connection, column, cipher.rotate(ciphertext))
         report.rotated += 1

@@ -1,4 +1,4 @@
-"""Connections (one LinkedIn member's grant in one workspace), their ad accounts and OAuth states."""
+"""Connections (one LinkedIn member's grant in one workspace), their ad accounts, OAuth states."""
 
 from __future__ import annotations
 

@@ -15,11 +15,21 @@ from app.connections.models import AdAccount, Connection, OAuthState
 
 
 async def add_oauth_state(
-    session: AsyncSession, *, state_hash: str, workspace_id: str, return_url: str,
+    session: AsyncSession,
+    *,
+    state_hash: str,
+    workspace_id: str,
+    return_url: str,
     expires_at: datetime,
 ) -> None:
-    session.add(OAuthState(state_hash=state_hash, workspace_id=workspace_id,
-                           return_url=return_url, expires_at=expires_at))
+    session.add(
+        OAuthState(
+            state_hash=state_hash,
+            workspace_id=workspace_id,
+            return_url=return_url,
+            expires_at=expires_at,
+        )
+    )
     await session.flush()
 
 
@@ -98,14 +108,23 @@ async def add_connection(session: AsyncSession, connection: Connection) -> Conne
 
 
 async def upsert_ad_accounts(
-    session: AsyncSession, workspace_id: str, connection_id: uuid.UUID,
+    session: AsyncSession,
+    workspace_id: str,
+    connection_id: uuid.UUID,
     accounts: Sequence[dict[str, Any]],
 ) -> None:
     """Insert or refresh the accounts; an account seen again moves to the newest connection."""
     if not accounts:
         return
-    rows = [{"id": uuid.uuid4(), "workspace_id": workspace_id, "connection_id": connection_id,
-             **account} for account in accounts]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "workspace_id": workspace_id,
+            "connection_id": connection_id,
+            **account,
+        }
+        for account in accounts
+    ]
     statement = insert(AdAccount).values(rows)
     statement = statement.on_conflict_do_update(
         constraint="uq_ad_accounts_workspace_account",
@@ -202,8 +221,9 @@ async def list_due_connection_ids(
     """
     refreshable = and_(
         Connection.refresh_token_encrypted.is_not(None),
-        or_(Connection.refresh_token_expires_at.is_(None),
-            Connection.refresh_token_expires_at > now),
+        or_(
+            Connection.refresh_token_expires_at.is_(None), Connection.refresh_token_expires_at > now
+        ),
     )
     result = await session.execute(
         select(Connection.id)
@@ -286,19 +306,24 @@ async def count_connections_by_health(
     """Count connections that need a reconnect and active ones whose grant ends soon."""
     has_refresh = Connection.refresh_token_encrypted.is_not(None)
     active = Connection.status == "active"
-    row = (await session.execute(
-        select(
-            func.count().filter(Connection.status == "needs_reconnect"),
-            func.count().filter(
-                active, has_refresh, Connection.refresh_token_expires_at < refresh_before
-            ),
-            func.count().filter(
-                active, ~has_refresh, Connection.access_token_expires_at < access_before
-            ),
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(Connection.status == "needs_reconnect"),
+                func.count().filter(
+                    active, has_refresh, Connection.refresh_token_expires_at < refresh_before
+                ),
+                func.count().filter(
+                    active, ~has_refresh, Connection.access_token_expires_at < access_before
+                ),
+            )
         )
-    )).one()
-    return {"needs_reconnect": row[0], "refresh_token_expiring": row[1],
-            "access_token_expiring": row[2]}
+    ).one()
+    return {
+        "needs_reconnect": row[0],
+        "refresh_token_expiring": row[1],
+        "access_token_expiring": row[2],
+    }
 
 
 async def lock_connections_with_tokens(
@@ -307,8 +332,12 @@ async def lock_connections_with_tokens(
     """Lock the next `limit` connections (by id) that store at least one token."""
     statement = (
         select(Connection)
-        .where(or_(Connection.access_token_encrypted.is_not(None),
-                   Connection.refresh_token_encrypted.is_not(None)))
+        .where(
+            or_(
+                Connection.access_token_encrypted.is_not(None),
+                Connection.refresh_token_encrypted.is_not(None),
+            )
+        )
         .order_by(Connection.id)
         .limit(limit)
         .with_for_update(key_share=True)

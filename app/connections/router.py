@@ -8,7 +8,12 @@ import uuid
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from app.connections.schemas import AdAccountOut, AuthorizationStart, AuthorizationUrl, ConnectionOut
+from app.connections.schemas import (
+    AdAccountOut,
+    AuthorizationStart,
+    AuthorizationUrl,
+    ConnectionOut,
+)
 from app.connections.service import ConnectionService
 from app.core.auth import WorkspaceDep
 from app.core.database import SessionDep
@@ -22,7 +27,8 @@ def service(request: Request) -> ConnectionService:
 
 
 @router.post(
-    "/connections/oauth/start", response_model=AuthorizationUrl,
+    "/connections/oauth/start",
+    response_model=AuthorizationUrl,
     responses=error_responses(AuthenticationError, InvalidInputError),
 )
 async def start_oauth(
@@ -32,8 +38,12 @@ async def start_oauth(
     return await service(request).start_authorization(session, workspace, body.return_url)
 
 
-@router.get("/connections/oauth/callback", include_in_schema=True, response_class=HTMLResponse,
-            responses={303: {"description": "Back to the dashboard with the outcome"}})
+@router.get(
+    "/connections/oauth/callback",
+    include_in_schema=True,
+    response_class=HTMLResponse,
+    responses={303: {"description": "Back to the dashboard with the outcome"}},
+)
 async def oauth_callback(
     request: Request,
     session: SessionDep,
@@ -56,8 +66,11 @@ async def oauth_callback(
     return HTMLResponse(page, status_code=400)
 
 
-@router.get("/connections", response_model=list[ConnectionOut],
-            responses=error_responses(AuthenticationError))
+@router.get(
+    "/connections",
+    response_model=list[ConnectionOut],
+    responses=error_responses(AuthenticationError),
+)
 async def list_connections(
     request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> list[ConnectionOut]:
@@ -65,8 +78,11 @@ async def list_connections(
     return await service(request).list_connections(session, workspace)
 
 
-@router.get("/connections/{connection_id}", response_model=ConnectionOut,
-            responses=error_responses(AuthenticationError, NotFoundError))
+@router.get(
+    "/connections/{connection_id}",
+    response_model=ConnectionOut,
+    responses=error_responses(AuthenticationError, NotFoundError),
+)
 async def get_connection(
     connection_id: uuid.UUID, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> ConnectionOut:
@@ -74,8 +90,11 @@ async def get_connection(
     return await service(request).get_connection(session, workspace, connection_id)
 
 
-@router.delete("/connections/{connection_id}", status_code=204,
-               responses=error_responses(AuthenticationError, NotFoundError))
+@router.delete(
+    "/connections/{connection_id}",
+    status_code=204,
+    responses=error_responses(AuthenticationError, NotFoundError),
+)
 async def disconnect(
     connection_id: uuid.UUID, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> Response:
@@ -84,8 +103,11 @@ async def disconnect(
     return Response(status_code=204)
 
 
-@router.get("/ad-accounts", response_model=list[AdAccountOut],
-            responses=error_responses(AuthenticationError))
+@router.get(
+    "/ad-accounts",
+    response_model=list[AdAccountOut],
+    responses=error_responses(AuthenticationError),
+)
 async def list_ad_accounts(
     request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> list[AdAccountOut]:
@@ -93,8 +115,11 @@ async def list_ad_accounts(
     return await service(request).list_ad_accounts(session, workspace)
 
 
-@router.get("/ad-accounts/{account_id}", response_model=AdAccountOut,
-            responses=error_responses(AuthenticationError, NotFoundError))
+@router.get(
+    "/ad-accounts/{account_id}",
+    response_model=AdAccountOut,
+    responses=error_responses(AuthenticationError, NotFoundError),
+)
 async def get_ad_account(
     account_id: int, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> AdAccountOut:

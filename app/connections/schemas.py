@@ -6,11 +6,14 @@ import uuid
 from datetime import datetime
 
 from pydantic import Field
+
 from app.core.schemas import InputSchema, Schema
 
 
 class AuthorizationStart(InputSchema):
-    return_url: str = Field(description="Where the browser goes after LinkedIn; must be allow-listed")
+    return_url: str = Field(
+        description="Where the browser goes after LinkedIn; must be allow-listed"
+    )
 
 
 class AuthorizationUrl(Schema):
@@ -42,11 +45,14 @@ class ConnectionOut(Schema):
     last_refreshed_at: datetime | None
     ad_accounts: list[AdAccountOut] = []
     needs_reconnect: bool = Field(
-        default=False, description="True when the member must connect again before calls work")
+        default=False, description="True when the member must connect again before calls work"
+    )
     access_token_expires_in_days: int | None = Field(
-        default=None, description="Whole days until the access token expires, 0 once expired")
+        default=None, description="Whole days until the access token expires, 0 once expired"
+    )
     refresh_token_expires_in_days: int | None = Field(
-        default=None, description="Whole days until the refresh token expires, 0 once expired")
+        default=None, description="Whole days until the refresh token expires, 0 once expired"
+    )
     reconnect_by: datetime | None = Field(
         default=None,
         description="When the connection stops working unless the member connects again; "

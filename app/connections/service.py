@@ -59,9 +59,14 @@ class CallbackOutcome:
 
 def account_out(account: AdAccount) -> AdAccountOut:
     return AdAccountOut(
-        id=str(account.account_id), urn=f"urn:li:sponsoredAccount:{account.account_id}",
-        name=account.name, currency=account.currency, status=account.status, type=account.type,
-        test=account.test, connection_id=account.connection_id,
+        id=str(account.account_id),
+        urn=f"urn:li:sponsoredAccount:{account.account_id}",
+        name=account.name,
+        currency=account.currency,
+        status=account.status,
+        type=account.type,
+        test=account.test,
+        connection_id=account.connection_id,
         last_synced_at=account.last_synced_at,
     )
 
@@ -88,14 +93,18 @@ def connection_out(
         access_token_expires_in_days=days_until(connection.access_token_expires_at, now),
         refresh_token_expires_in_days=days_until(connection.refresh_token_expires_at, now),
         reconnect_by=deadline,
-        expires_soon=(connection.status == "active" and ending is not None
-                      and ending - now < warning_window),
-        id=connection.id, status=connection.status, status_reason=connection.status_reason,
+        expires_soon=(
+            connection.status == "active" and ending is not None and ending - now < warning_window
+        ),
+        id=connection.id,
+        status=connection.status,
+        status_reason=connection.status_reason,
         scopes=connection.scopes.split() if connection.scopes else [],
         access_token_expires_at=connection.access_token_expires_at,
         refresh_token_expires_at=connection.refresh_token_expires_at,
         has_refresh_token=connection.refresh_token_encrypted is not None,
-        created_at=connection.created_at, last_refreshed_at=connection.last_refreshed_at,
+        created_at=connection.created_at,
+        last_refreshed_at=connection.last_refreshed_at,
         ad_accounts=[account_out(account) for account in accounts],
     )
 
@@ -140,8 +149,11 @@ class ConnectionService:
             seconds=self.settings.linkedin_ads_oauth_state_ttl_seconds
         )
         await repository.add_oauth_state(
-            session, state_hash=hash_state(state), workspace_id=workspace_id,
-            return_url=return_url, expires_at=expires_at,
+            session,
+            state_hash=hash_state(state),
+            workspace_id=workspace_id,
+            return_url=return_url,
+            expires_at=expires_at,
         )
         return AuthorizationUrl(
             authorization_url=authorization_url(self.settings, state), expires_at=expires_at
@@ -157,19 +169,29 @@ class ConnectionService:
         error_description: str | None,
     ) -> CallbackOutcome:
         if not state:
-            return CallbackOutcome(None, False, "missing_state",
-                                   "The sign-in link is incomplete: it has no state parameter.")
+            return CallbackOutcome(
+                None,
+                False,
+                "missing_state",
+                "The sign-in link is incomplete: it has no state parameter.",
+            )
         stored = await repository.get_oauth_state(session, hash_state(state))
         if stored is None:
-            return CallbackOutcome(None, False, "unknown_state",
-                                   "This sign-in link is unknown. Start the connection again "
-                                   "from the dashboard.")
+            return CallbackOutcome(
+                None,
+                False,
+                "unknown_state",
+                "This sign-in link is unknown. Start the connection again from the dashboard.",
+            )
 
         def fail(reason: str, message: str) -> CallbackOutcome:
-            logger.info("connection.callback_failed", extra={"reason": reason,
-                                                             "workspace_id": stored.workspace_id})
-            url = with_query(stored.return_url, {"linkedin_ads": "error", "reason": reason,
-                                                 "message": message})
+            logger.info(
+                "connection.callback_failed",
+                extra={"reason": reason, "workspace_id": stored.workspace_id},
+            )
+            url = with_query(
+                stored.return_url, {"linkedin_ads": "error", "reason": reason, "message": message}
+            )
             return CallbackOutcome(url, False, reason, message)
 
         now = datetime.now(UTC)
@@ -181,8 +203,11 @@ class ConnectionService:
             return fail("state_reused", "This sign-in link was already used. Start again.")
         if error:
             reason = "cancelled" if error.startswith("user_cancelled") else error
-            text = ("The LinkedIn sign-in was cancelled." if reason == "cancelled"
-                    else f"LinkedIn refused the authorization: {error_description or error}")
+            text = (
+                "The LinkedIn sign-in was cancelled."
+                if reason == "cancelled"
+                else f"LinkedIn refused the authorization: {error_description or error}"
+            )
             return fail(reason, text)
         if not code:
             return fail("missing_code", "LinkedIn returned no authorization code.")
@@ -190,8 +215,12 @@ class ConnectionService:
         try:
             tokens = await self.oauth.exchange_code(code)
             elements = await self.linkedin.find_all(
-                "list_ad_accounts", "/adAccounts", token=tokens.access_token,
-                scope=ACCOUNT_PROBE_SCOPE, params={"q": "search"}, page_size=1000,
+                "list_ad_accounts",
+                "/adAccounts",
+                token=tokens.access_token,
+                scope=ACCOUNT_PROBE_SCOPE,
+                params={"q": "search"},
+                page_size=1000,
             )
         except ServiceError as failure:
             return fail(failure.code, failure.message)
@@ -210,24 +239,35 @@ class ConnectionService:
         self.tokens.store_tokens(connection, tokens)
         await repository.upsert_ad_accounts(session, stored.workspace_id, connection.id, accounts)
         await add_event(
-            session, workspace_id=stored.workspace_id, entity_type="connection",
-            entity_id=str(connection.id), type="connected", connection_id=connection.id,
+            session,
+            workspace_id=stored.workspace_id,
+            entity_type="connection",
+            entity_id=str(connection.id),
+            type="connected",
+            connection_id=connection.id,
             data={"ad_accounts": [row["account_id"] for row in accounts]},
         )
-        logger.info("connection.connected", extra={"connection_id": str(connection.id),
-                                                   "ad_account_count": len(accounts)})
-        url = with_query(stored.return_url, {"linkedin_ads": "connected",
-                                             "connection_id": str(connection.id)})
+        logger.info(
+            "connection.connected",
+            extra={"connection_id": str(connection.id), "ad_account_count": len(accounts)},
+        )
+        url = with_query(
+            stored.return_url, {"linkedin_ads": "connected", "connection_id": str(connection.id)}
+        )
         return CallbackOutcome(url, True, connection_id=connection.id)
 
-    async def list_connections(self, session: AsyncSession, workspace_id: str) -> list[ConnectionOut]:
+    async def list_connections(
+        self, session: AsyncSession, workspace_id: str
+    ) -> list[ConnectionOut]:
         connections = await repository.list_connections(session, workspace_id)
         accounts = await repository.list_ad_accounts(session, workspace_id)
         by_connection: dict[uuid.UUID, list[AdAccount]] = {}
         for account in accounts:
             by_connection.setdefault(account.connection_id, []).append(account)
-        return [connection_out(item, by_connection.get(item.id, []), settings=self.settings)
-                for item in connections]
+        return [
+            connection_out(item, by_connection.get(item.id, []), settings=self.settings)
+            for item in connections
+        ]
 
     async def get_connection(
         self, session: AsyncSession, workspace_id: str, connection_id: uuid.UUID
@@ -238,8 +278,12 @@ class ConnectionService:
         accounts = await repository.list_ad_accounts(session, workspace_id, connection_id)
         return connection_out(connection, accounts, settings=self.settings)
 
-    async def list_ad_accounts(self, session: AsyncSession, workspace_id: str) -> list[AdAccountOut]:
-        return [account_out(item) for item in await repository.list_ad_accounts(session, workspace_id)]
+    async def list_ad_accounts(
+        self, session: AsyncSession, workspace_id: str
+    ) -> list[AdAccountOut]:
+        return [
+            account_out(item) for item in await repository.list_ad_accounts(session, workspace_id)
+        ]
 
     async def get_ad_account(
         self, session: AsyncSession, workspace_id: str, account_id: int
@@ -253,8 +297,9 @@ class ConnectionService:
         self, session: AsyncSession, workspace_id: str, connection_id: uuid.UUID
     ) -> None:
         """Delete the stored tokens and accounts; revoke upstream when possible."""
-        connection = await repository.get_connection(session, workspace_id, connection_id,
-                                                     for_update=True)
+        connection = await repository.get_connection(
+            session, workspace_id, connection_id, for_update=True
+        )
         if connection is None or connection.status == "disconnected":
             raise NotFoundError(f"connection {connection_id} not found")
         # Both tokens are revoked: LinkedIn revokes per token, so a refresh token left alone
@@ -269,9 +314,14 @@ class ConnectionService:
         connection.status = "disconnected"
         connection.disconnected_at = datetime.now(UTC)
         await repository.delete_ad_accounts(session, connection.id)
-        await add_event(session, workspace_id=workspace_id, entity_type="connection",
-                        entity_id=str(connection.id), type="disconnected",
-                        connection_id=connection.id)
+        await add_event(
+            session,
+            workspace_id=workspace_id,
+            entity_type="connection",
+            entity_id=str(connection.id),
+            type="disconnected",
+            connection_id=connection.id,
+        )
         if not self.settings.linkedin_ads_revoke_on_disconnect:
             return
         for token in upstream_tokens:
@@ -279,5 +329,7 @@ class ConnectionService:
                 await self.oauth.revoke(token)
             except ServiceError as failure:
                 # Our copy is gone either way; the member can still remove the app on LinkedIn.
-                logger.warning("connection.revoke_failed", extra={
-                    "connection_id": str(connection.id), "error": failure.message})
+                logger.warning(
+                    "connection.revoke_failed",
+                    extra={"connection_id": str(connection.id), "error": failure.message},
+                )

@@ -144,8 +144,9 @@ class TokenService:
         if connection is None:
             raise NotFoundError(f"connection {account.connection_id} not found")
         token = await self._usable_token(connection)
-        return AccountAccess(workspace_id, account.account_id, account.currency,
-                             account.connection_id, token)
+        return AccountAccess(
+            workspace_id, account.account_id, account.currency, account.connection_id, token
+        )
 
     async def access_token(self, connection_id: uuid.UUID) -> str:
         """Return a usable access token, refreshing it first when it is within the margin."""
@@ -170,9 +171,14 @@ class TokenService:
             expires_at = connection.access_token_expires_at
             if expires_at is None or expires_at <= datetime.now(UTC):
                 raise
-            logger.warning("connection.token_refresh_deferred", extra={
-                "connection_id": str(connection.id), "error": error.message,
-                "access_token_expires_at": expires_at.isoformat()})
+            logger.warning(
+                "connection.token_refresh_deferred",
+                extra={
+                    "connection_id": str(connection.id),
+                    "error": error.message,
+                    "access_token_expires_at": expires_at.isoformat(),
+                },
+            )
             return self.cipher.decrypt(connection.access_token_encrypted)
 
     def _is_due(self, connection: Connection, now: datetime) -> bool:
@@ -266,10 +272,13 @@ class TokenService:
                 except OAuthGrantError as error:
                     TOKEN_REFRESHES.labels("rejected").inc()
                     # The mark must be committed, so the error is raised after the block.
-                    await self._mark_needs_reconnect(session, connection, str(error),
-                                                     "refresh_rejected")
+                    await self._mark_needs_reconnect(
+                        session, connection, str(error), "refresh_rejected"
+                    )
                     failure = ReconnectRequiredError(
-                        RECONNECT_MESSAGE, operation=error.operation, upstream=error.upstream,
+                        RECONNECT_MESSAGE,
+                        operation=error.operation,
+                        upstream=error.upstream,
                         reason="refresh_rejected",
                     )
                 except ServiceError:
@@ -279,9 +288,13 @@ class TokenService:
                     TOKEN_REFRESHES.labels("refreshed").inc()
                     self._store_refreshed_tokens(connection, tokens)
                     connection.last_refreshed_at = now
-                    logger.info("connection.token_refreshed", extra={
-                        "connection_id": str(connection.id),
-                        "access_token_expires_at": tokens.access_token_expires_at.isoformat()})
+                    logger.info(
+                        "connection.token_refreshed",
+                        extra={
+                            "connection_id": str(connection.id),
+                            "access_token_expires_at": tokens.access_token_expires_at.isoformat(),
+                        },
+                    )
                     return RefreshResult(tokens.access_token, "refreshed")
         assert failure is not None
         raise failure
@@ -323,9 +336,14 @@ class TokenService:
         connection.status = "needs_reconnect"
         connection.status_reason = reason
         await add_event(
-            session, workspace_id=connection.workspace_id, entity_type="connection",
-            entity_id=str(connection.id), type="needs_reconnect", message=reason,
-            connection_id=connection.id, data={"reason": code},
+            session,
+            workspace_id=connection.workspace_id,
+            entity_type="connection",
+            entity_id=str(connection.id),
+            type="needs_reconnect",
+            message=reason,
+            connection_id=connection.id,
+            data={"reason": code},
         )
         logger.warning(
             "connection.needs_reconnect",
@@ -357,10 +375,14 @@ async def call_with_token(
         if not is_token_rejection(error):
             raise
         await tokens.mark_needs_reconnect(
-            access.connection_id, "LinkedIn rejected the access token right after a refresh",
-            "token_rejected", rejected_token=token,
+            access.connection_id,
+            "LinkedIn rejected the access token right after a refresh",
+            "token_rejected",
+            rejected_token=token,
         )
         raise ReconnectRequiredError(
-            RECONNECT_MESSAGE, operation=error.operation, upstream=error.upstream,
+            RECONNECT_MESSAGE,
+            operation=error.operation,
+            upstream=error.upstream,
             reason="token_rejected",
         ) from error

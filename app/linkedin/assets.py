@@ -74,6 +74,7 @@ class UploadResult:
 
 # ---- file checks ------------------------------------------------------------------------------
 
+
 def _image_size(head: bytes) -> tuple[int, int] | None:
     """Return (width, height) from a PNG, GIF or JPEG header, or None when not found."""
     if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
@@ -86,10 +87,10 @@ def _image_size(head: bytes) -> tuple[int, int] | None:
         index = 2
         while index + 9 < len(head) and head[index] == 0xFF:
             marker = head[index + 1]
-            length = struct.unpack(">H", head[index + 2:index + 4])[0]
+            length = struct.unpack(">H", head[index + 2 : index + 4])[0]
             # Start-of-frame markers carry the size; C4, C8 and CC are other tables.
             if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                height, width = struct.unpack(">HH", head[index + 5:index + 9])
+                height, width = struct.unpack(">HH", head[index + 5 : index + 9])
                 return int(width), int(height)
             index += 2 + length
     return None
@@ -123,12 +124,16 @@ def check_file(kind: str, head: bytes) -> str:
     """Check the file's type from its first bytes; return its media type or raise 422."""
     media_type = detect_type(kind, head)
     if media_type is None:
-        accepted = {"image": "PNG, JPEG or GIF", "video": "MP4",
-                    "document": "PDF, PPT, PPTX, DOC or DOCX"}[kind]
+        accepted = {
+            "image": "PNG, JPEG or GIF",
+            "video": "MP4",
+            "document": "PDF, PPT, PPTX, DOC or DOCX",
+        }[kind]
         raise InvalidInputError(
             f"the file is not a valid {kind}: LinkedIn accepts {accepted} (checked by its first "
             "bytes, not its name)",
-            operation="upload_asset", fields=[FieldError("file", f"is not {accepted}")],
+            operation="upload_asset",
+            fields=[FieldError("file", f"is not {accepted}")],
         )
     if kind == "image":
         size = _image_size(head)
@@ -136,7 +141,8 @@ def check_file(kind: str, head: bytes) -> str:
             raise InvalidInputError(
                 f"the image has {size[0]}x{size[1]} pixels; LinkedIn takes fewer than "
                 f"{MAX_IMAGE_PIXELS}",
-                operation="upload_asset", fields=[FieldError("file", "has too many pixels")],
+                operation="upload_asset",
+                fields=[FieldError("file", "has too many pixels")],
             )
     return media_type
 
@@ -146,19 +152,26 @@ def check_size(kind: str, size: int) -> None:
     if size > limit:
         raise InvalidInputError(
             f"the {kind} is larger than LinkedIn's limit of {limit} bytes",
-            operation="upload_asset", fields=[FieldError("file", f"is over {limit} bytes")],
+            operation="upload_asset",
+            fields=[FieldError("file", f"is over {limit} bytes")],
         )
     if size == 0:
-        raise InvalidInputError("the file is empty", operation="upload_asset",
-                                fields=[FieldError("file", "is empty")])
+        raise InvalidInputError(
+            "the file is empty", operation="upload_asset", fields=[FieldError("file", "is empty")]
+        )
 
 
 # ---- status -----------------------------------------------------------------------------------
 
+
 def media_kind(urn: str) -> str | None:
     """Return image, video, document or asset (legacy) for a media URN, else None."""
-    kinds = {"image": "image", "video": "video", "document": "document",
-             "digitalmediaAsset": "asset"}
+    kinds = {
+        "image": "image",
+        "video": "video",
+        "document": "document",
+        "digitalmediaAsset": "asset",
+    }
     return kinds.get(urn_type(urn) or "")
 
 
@@ -167,8 +180,9 @@ def _status_path(urn: str) -> str:
     if kind == "asset":
         return f"/assets/{urn.rsplit(':', 1)[1]}"
     if kind is None:
-        raise InvalidInputError(f"{urn!r} is not an image, video, document or asset URN",
-                                operation="get_asset_status")
+        raise InvalidInputError(
+            f"{urn!r} is not an image, video, document or asset URN", operation="get_asset_status"
+        )
     return key_path(MEDIA_RESOURCES[kind], urn)
 
 
@@ -191,7 +205,12 @@ async def read_status(
 
 
 async def wait_until_processed(
-    linkedin: LinkedInClient, urn: str, *, token: str, scope: str, max_wait_seconds: float,
+    linkedin: LinkedInClient,
+    urn: str,
+    *,
+    token: str,
+    scope: str,
+    max_wait_seconds: float,
     interval: float,
 ) -> dict[str, Any]:
     """Poll until AVAILABLE or PROCESSING_FAILED, or until `max_wait_seconds` have passed."""
@@ -205,14 +224,18 @@ async def wait_until_processed(
 
 # ---- uploads ----------------------------------------------------------------------------------
 
+
 def register_upload_body(owner: str, kind: str) -> dict[str, Any]:
-    return {"registerUploadRequest": {
-        "owner": owner,
-        "recipes": [RECIPES[kind]],
-        "serviceRelationships": [{"identifier": "urn:li:userGeneratedContent",
-                                  "relationshipType": "OWNER"}],
-        "supportedUploadMechanism": ["SYNCHRONOUS_UPLOAD"],
-    }}
+    return {
+        "registerUploadRequest": {
+            "owner": owner,
+            "recipes": [RECIPES[kind]],
+            "serviceRelationships": [
+                {"identifier": "urn:li:userGeneratedContent", "relationshipType": "OWNER"}
+            ],
+            "supportedUploadMechanism": ["SYNCHRONOUS_UPLOAD"],
+        }
+    }
 
 
 def upload_request_of(value: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
@@ -221,8 +244,9 @@ def upload_request_of(value: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     request = mechanism.get("com.linkedin.digitalmedia.uploading.MediaUploadHttpRequest") or {}
     url = request.get("uploadUrl")
     if not url:
-        raise ServiceError("LinkedIn's registerUpload response has no uploadUrl",
-                           operation="register_upload")
+        raise ServiceError(
+            "LinkedIn's registerUpload response has no uploadUrl", operation="register_upload"
+        )
     return str(url), {str(key): str(item) for key, item in (request.get("headers") or {}).items()}
 
 
@@ -234,8 +258,8 @@ async def _body(source: ByteSource, length: int) -> AsyncIterator[bytes]:
         if not chunk:
             raise InvalidInputError(
                 f"the file ended {remaining} bytes before its declared size",
-                operation="upload_asset", fields=[FieldError("file_size", "is larger than the "
-                                                             "file")],
+                operation="upload_asset",
+                fields=[FieldError("file_size", "is larger than the file")],
             )
         remaining -= len(chunk)
         yield chunk
@@ -244,61 +268,101 @@ async def _body(source: ByteSource, length: int) -> AsyncIterator[bytes]:
 class Uploader:
     """Runs one upload flow against LinkedIn with one access token."""
 
-    def __init__(self, linkedin: LinkedInClient, http: httpx.AsyncClient, *,
-                 put_timeout_seconds: float) -> None:
+    def __init__(
+        self, linkedin: LinkedInClient, http: httpx.AsyncClient, *, put_timeout_seconds: float
+    ) -> None:
         self.linkedin = linkedin
         self.http = http
         self.put_timeout = httpx.Timeout(30.0, read=put_timeout_seconds)
 
     async def put(
-        self, operation: str, url: str, source: ByteSource, length: int, *,
-        token: str | None, headers: Mapping[str, str] | None = None,
+        self,
+        operation: str,
+        url: str,
+        source: ByteSource,
+        length: int,
+        *,
+        token: str | None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """PUT `length` bytes of `source` to an upload URL, streamed; raise on a non-2xx."""
-        request_headers = {"Content-Type": "application/octet-stream",
-                           "Content-Length": str(length), **(headers or {})}
+        request_headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(length),
+            **(headers or {}),
+        }
         if token is not None:
             request_headers["Authorization"] = f"Bearer {token}"
         try:
-            response = await self.http.put(url, content=_body(source, length),
-                                           headers=request_headers, timeout=self.put_timeout)
+            response = await self.http.put(
+                url,
+                content=_body(source, length),
+                headers=request_headers,
+                timeout=self.put_timeout,
+            )
         except httpx.TransportError as error:
             raise LinkedInTransportError(
                 f"LinkedIn Ads {operation}: upload failed ({type(error).__name__}: {error})",
                 operation=operation,
             ) from error
         if not 200 <= response.status_code < 300:
-            raise map_error(operation, urlsplit(url).path, response.status_code,
-                            response.headers, parse_body(response.content))
+            raise map_error(
+                operation,
+                urlsplit(url).path,
+                response.status_code,
+                response.headers,
+                parse_body(response.content),
+            )
         return response
 
     async def register_upload(
         self, body: Mapping[str, Any], *, token: str, scope: str, idempotency_key: str
     ) -> dict[str, Any]:
         """Send LinkedIn's registerUpload body as it is and return the response's `value`."""
-        value = await self.linkedin.action("register_upload", "/assets", "registerUpload",
-                                           body, token=token, scope=scope,
-                                           idempotency_key=idempotency_key)
+        value = await self.linkedin.action(
+            "register_upload",
+            "/assets",
+            "registerUpload",
+            body,
+            token=token,
+            scope=scope,
+            idempotency_key=idempotency_key,
+        )
         return dict(value or {})
 
     async def upload(
-        self, *, kind: MediaKind, flow: UploadFlow, owner: str, account_id: int,
-        source: ByteSource, size: int, name: str, token: str, idempotency_key: str,
+        self,
+        *,
+        kind: MediaKind,
+        flow: UploadFlow,
+        owner: str,
+        account_id: int,
+        source: ByteSource,
+        size: int,
+        name: str,
+        token: str,
+        idempotency_key: str,
     ) -> UploadResult:
         scope = str(account_id)
         if kind == "document":
-            urn = await self._single(kind, owner, account_id, source, size, name, token,
-                                     idempotency_key)
+            urn = await self._single(
+                kind, owner, account_id, source, size, name, token, idempotency_key
+            )
             return UploadResult(urn, kind, "documents", size)
         if flow == "register_upload":
-            value = await self.register_upload(register_upload_body(owner, kind), token=token,
-                                               scope=scope, idempotency_key=idempotency_key)
+            value = await self.register_upload(
+                register_upload_body(owner, kind),
+                token=token,
+                scope=scope,
+                idempotency_key=idempotency_key,
+            )
             url, headers = upload_request_of(value)
             await self.put("upload_asset", url, source, size, token=token, headers=headers)
             return UploadResult(str(value["asset"]), kind, flow, size)
         if kind == "image":
-            urn = await self._single(kind, owner, account_id, source, size, name, token,
-                                     idempotency_key)
+            urn = await self._single(
+                kind, owner, account_id, source, size, name, token, idempotency_key
+            )
             return UploadResult(urn, kind, "images", size)
         urn = await self._video(owner, account_id, source, size, name, token, idempotency_key)
         return UploadResult(urn, kind, "videos", size)
@@ -309,50 +373,99 @@ class Uploader:
         return {"associatedAccount": ACCOUNT_URN.format(account_id), "assetName": name}
 
     async def _single(
-        self, kind: MediaKind, owner: str, account_id: int, source: ByteSource, size: int,
-        name: str, token: str, idempotency_key: str,
+        self,
+        kind: MediaKind,
+        owner: str,
+        account_id: int,
+        source: ByteSource,
+        size: int,
+        name: str,
+        token: str,
+        idempotency_key: str,
     ) -> str:
         resource = MEDIA_RESOURCES[kind]
-        request = {"initializeUploadRequest": {
-            "owner": owner, "mediaLibraryMetadata": self._library(account_id, name)}}
-        value = await self.linkedin.action(f"initialize_{kind}_upload", f"/{resource}",
-                                           "initializeUpload", request, token=token,
-                                           scope=str(account_id), idempotency_key=idempotency_key)
+        request = {
+            "initializeUploadRequest": {
+                "owner": owner,
+                "mediaLibraryMetadata": self._library(account_id, name),
+            }
+        }
+        value = await self.linkedin.action(
+            f"initialize_{kind}_upload",
+            f"/{resource}",
+            "initializeUpload",
+            request,
+            token=token,
+            scope=str(account_id),
+            idempotency_key=idempotency_key,
+        )
         await self.put(f"upload_{kind}", str(value["uploadUrl"]), source, size, token=token)
         return str(value[kind])
 
     async def _video(
-        self, owner: str, account_id: int, source: ByteSource, size: int, name: str, token: str,
+        self,
+        owner: str,
+        account_id: int,
+        source: ByteSource,
+        size: int,
+        name: str,
+        token: str,
         idempotency_key: str,
     ) -> str:
         scope = str(account_id)
-        request = {"initializeUploadRequest": {
-            "owner": owner, "fileSizeBytes": size, "uploadCaptions": False,
-            "uploadThumbnail": False, "mediaLibraryMetadata": self._library(account_id, name)}}
-        value = await self.linkedin.action("initialize_video_upload", "/videos",
-                                           "initializeUpload", request, token=token, scope=scope,
-                                           idempotency_key=idempotency_key)
+        request = {
+            "initializeUploadRequest": {
+                "owner": owner,
+                "fileSizeBytes": size,
+                "uploadCaptions": False,
+                "uploadThumbnail": False,
+                "mediaLibraryMetadata": self._library(account_id, name),
+            }
+        }
+        value = await self.linkedin.action(
+            "initialize_video_upload",
+            "/videos",
+            "initializeUpload",
+            request,
+            token=token,
+            scope=scope,
+            idempotency_key=idempotency_key,
+        )
         video = str(value["video"])
         etags = []
         expected = 0
         for instruction in value.get("uploadInstructions") or []:
             first, last = int(instruction["firstByte"]), int(instruction["lastByte"])
             if first != expected:
-                raise ServiceError(f"LinkedIn's upload instructions for {video} skip bytes "
-                                   f"{expected}-{first - 1}", operation="upload_video")
+                raise ServiceError(
+                    f"LinkedIn's upload instructions for {video} skip bytes {expected}-{first - 1}",
+                    operation="upload_video",
+                )
             # The part URLs are pre-signed, so they get no Authorization header.
-            response = await self.put("upload_video", str(instruction["uploadUrl"]), source,
-                                      last - first + 1, token=None)
+            response = await self.put(
+                "upload_video", str(instruction["uploadUrl"]), source, last - first + 1, token=None
+            )
             etags.append(response.headers.get("etag", ""))
             expected = last + 1
         if expected != size:
-            raise ServiceError(f"LinkedIn's upload instructions for {video} cover {expected} of "
-                               f"{size} bytes", operation="upload_video")
+            raise ServiceError(
+                f"LinkedIn's upload instructions for {video} cover {expected} of {size} bytes",
+                operation="upload_video",
+            )
         await self.linkedin.action(
-            "finalize_video_upload", "/videos", "finalizeUpload",
-            {"finalizeUploadRequest": {"video": video, "uploadToken": value.get("uploadToken", ""),
-                                       "uploadedPartIds": etags}},
-            token=token, scope=scope, idempotency_key=idempotency_key,
+            "finalize_video_upload",
+            "/videos",
+            "finalizeUpload",
+            {
+                "finalizeUploadRequest": {
+                    "video": video,
+                    "uploadToken": value.get("uploadToken", ""),
+                    "uploadedPartIds": etags,
+                }
+            },
+            token=token,
+            scope=scope,
+            idempotency_key=idempotency_key,
         )
         logger.info("video.uploaded", extra={"video": video, "parts": len(etags), "bytes": size})
         return video

@@ -24,15 +24,22 @@ from app.linkedin.payloads import (
 
 DEFAULT_START_DELAY = timedelta(minutes=5)
 # Budget and bid fields of the DTO and LinkedIn's names for them.
-MONEY_FIELDS = (("daily_budget", "dailyBudget"), ("lifetime_budget", "totalBudget"),
-                ("bid", "unitCost"))
+MONEY_FIELDS = (
+    ("daily_budget", "dailyBudget"),
+    ("lifetime_budget", "totalBudget"),
+    ("bid", "unitCost"),
+)
 # DTO fields sent as they are, under LinkedIn's names.
 PLAIN_FIELDS = (
-    ("name", "name"), ("type", "type"), ("cost_type", "costType"),
+    ("name", "name"),
+    ("type", "type"),
+    ("cost_type", "costType"),
     ("offsite_delivery_enabled", "offsiteDeliveryEnabled"),
-    ("political_intent", "politicalIntent"), ("creative_selection", "creativeSelection"),
+    ("political_intent", "politicalIntent"),
+    ("creative_selection", "creativeSelection"),
     ("optimization_target", "optimizationTargetType"),
-    ("audience_expansion_enabled", "audienceExpansionEnabled"), ("status", "status"),
+    ("audience_expansion_enabled", "audienceExpansionEnabled"),
+    ("status", "status"),
 )
 
 
@@ -50,8 +57,9 @@ def targeting_criteria(targeting: Targeting) -> dict[str, Any]:
     include = [{"or": {facet_urn(facet): list(urns)}} for facet, urns in targeting.include.items()]
     criteria: dict[str, Any] = {"include": {"and": include}}
     if targeting.exclude:
-        criteria["exclude"] = {"or": {facet_urn(facet): list(urns)
-                                      for facet, urns in targeting.exclude.items()}}
+        criteria["exclude"] = {
+            "or": {facet_urn(facet): list(urns) for facet, urns in targeting.exclude.items()}
+        }
     return criteria
 
 
@@ -62,8 +70,10 @@ def targeting_out(criteria: Any) -> TargetingOut | None:
     for clause in (criteria.get("include") or {}).get("and") or []:
         for facet, urns in ((clause or {}).get("or") or {}).items():
             include.setdefault(facet.removeprefix(validation.FACET_PREFIX), []).extend(urns)
-    exclude = {facet.removeprefix(validation.FACET_PREFIX): list(urns)
-               for facet, urns in ((criteria.get("exclude") or {}).get("or") or {}).items()}
+    exclude = {
+        facet.removeprefix(validation.FACET_PREFIX): list(urns)
+        for facet, urns in ((criteria.get("exclude") or {}).get("or") or {}).items()
+    }
     return TargetingOut(include=include, exclude=exclude)
 
 
@@ -155,26 +165,36 @@ def raise_problems(problems: list[FieldError], operation: str) -> None:
     # Each budget and the bid report a currency mismatch; the caller needs it once.
     fields = list(dict.fromkeys(to_dto_fields(problems)))
     summary = "; ".join(f"{item.field} {item.message}" for item in fields)
-    raise InvalidInputError(f"LinkedIn would reject this ad set: {summary}",
-                            operation=operation, fields=fields)
+    raise InvalidInputError(
+        f"LinkedIn would reject this ad set: {summary}", operation=operation, fields=fields
+    )
 
 
 def validate_campaign(
-    entity: dict[str, Any], *, account_id: int, account_currency: str,
-    group: dict[str, Any] | None, operation: str, previous: dict[str, Any] | None = None,
+    entity: dict[str, Any],
+    *,
+    account_id: int,
+    account_currency: str,
+    group: dict[str, Any] | None,
+    operation: str,
+    previous: dict[str, Any] | None = None,
 ) -> None:
     """Raise with every DTO field LinkedIn would reject in this whole campaign."""
     problems = validation.check_campaign(
-        entity, account_urn=ACCOUNT_URN.format(account_id), account_currency=account_currency,
-        group=group, previous=previous,
+        entity,
+        account_urn=ACCOUNT_URN.format(account_id),
+        account_currency=account_currency,
+        group=group,
+        previous=previous,
     )
     raise_problems(problems, operation)
 
 
 def to_dto(entity: dict[str, Any], account_id: int, *, dry_run: bool = False) -> AdSet:
     schedule = entity.get("runSchedule") or {}
-    amounts = {key: parse_money(entity.get(key)) for key in ("dailyBudget", "totalBudget",
-                                                              "unitCost")}
+    amounts = {
+        key: parse_money(entity.get(key)) for key in ("dailyBudget", "totalBudget", "unitCost")
+    }
     currency = next((parsed[1] for parsed in amounts.values() if parsed), None)
     locale = entity.get("locale") or {}
     stamps = entity.get("changeAuditStamps") or {}

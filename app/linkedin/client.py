@@ -159,9 +159,13 @@ def _tunnelled(
         return "POST", query.encode()
     boundary = uuid.uuid4().hex
     parts = (
-        f"--{boundary}\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n{query}\r\n"
-        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n"
-    ).encode() + body + f"\r\n--{boundary}--".encode()
+        (
+            f"--{boundary}\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n{query}\r\n"
+            f"--{boundary}\r\nContent-Type: application/json\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--".encode()
+    )
     headers["Content-Type"] = f"multipart/mixed; boundary={boundary}"
     return "POST", parts
 
@@ -220,8 +224,9 @@ class LinkedInClient:
             body = b""
 
         async def attempt() -> LinkedInResponse:
-            return await self._send_once(operation, method, url, path, headers, body,
-                                         scope=scope, write=write)
+            return await self._send_once(
+                operation, method, url, path, headers, body, scope=scope, write=write
+            )
 
         # The first attempt runs outside tenacity: its per-call set-up costs more CPU than the
         # rest of this method, and most requests succeed at once.
@@ -304,8 +309,9 @@ class LinkedInClient:
         ceiling = min(self._max_wait, BACKOFF_MULTIPLIER_SECONDS * 2 ** (retry_number - 1))
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
 
-    def _log_retry(self, operation: str, error: BaseException | None, retry_number: int,
-                   sleep_seconds: float) -> None:
+    def _log_retry(
+        self, operation: str, error: BaseException | None, retry_number: int, sleep_seconds: float
+    ) -> None:
         reason = retry_reason(error)
         UPSTREAM_RETRIES.labels(operation, reason).inc()
         upstream = getattr(error, "upstream", None)
@@ -325,8 +331,9 @@ class LinkedInClient:
         self, method: str, url: str, *, headers: Mapping[str, str], content: bytes | None
     ) -> RawResponse:
         response = await self.http.request(method, url, headers=headers, content=content)
-        return RawResponse(response.status_code, response.reason_phrase, response.headers,
-                           response.content)
+        return RawResponse(
+            response.status_code, response.reason_phrase, response.headers, response.content
+        )
 
     async def _send_once(
         self,
@@ -341,8 +348,9 @@ class LinkedInClient:
         write: bool,
     ) -> LinkedInResponse:
         if self.limiter is not None:
-            await self.limiter.acquire(self.settings.linkedin_ads_client_id, scope,
-                                       operation=operation)
+            await self.limiter.acquire(
+                self.settings.linkedin_ads_client_id, scope, operation=operation
+            )
 
         started = time.perf_counter()
         try:
@@ -351,7 +359,8 @@ class LinkedInClient:
             UPSTREAM_REQUESTS.labels(operation, "error").inc()
             raise LinkedInTransportError(
                 f"LinkedIn Ads {operation}: request failed ({type(error).__name__}: {error})",
-                operation=operation, sent=not request_never_sent(error),
+                operation=operation,
+                sent=not request_never_sent(error),
             ) from error
         finally:
             UPSTREAM_LATENCY.labels(operation).observe(time.perf_counter() - started)
@@ -379,8 +388,12 @@ class LinkedInClient:
             API_VERSION_INACTIVE.set(1)
         if isinstance(error, LinkedInThrottledError) and error.kind is ThrottleKind.DAILY:
             if self.limiter is not None:
-                await self.limiter.park(self.settings.linkedin_ads_client_id, scope,
-                                        next_utc_midnight(), "linkedin_daily_quota")
+                await self.limiter.park(
+                    self.settings.linkedin_ads_client_id,
+                    scope,
+                    next_utc_midnight(),
+                    "linkedin_daily_quota",
+                )
         upstream = error.upstream
         logger.info(
             "linkedin.error",
@@ -397,12 +410,18 @@ class LinkedInClient:
     # ---- Rest.li methods -------------------------------------------------------------------
 
     async def get(
-        self, operation: str, path: str, *, token: str, scope: str,
+        self,
+        operation: str,
+        path: str,
+        *,
+        token: str,
+        scope: str,
         params: Mapping[str, Any] | None = None,
     ) -> Any:
         """GET one entity (or any resource read by key) and return its JSON."""
-        response = await self.send(operation, "GET", path, token=token, scope=scope,
-                                   params=params, restli_method="GET")
+        response = await self.send(
+            operation, "GET", path, token=token, scope=scope, params=params, restli_method="GET"
+        )
         return response.body
 
     async def find_all(
@@ -421,8 +440,15 @@ class LinkedInClient:
         """Run a finder to its last page and return every element."""
         elements: list[dict[str, Any]] = []
         async for page in self.iterate_pages(
-            operation, path, token=token, scope=scope, params=params, page_size=page_size,
-            finder_header=finder_header, max_pages=max_pages, paging=paging,
+            operation,
+            path,
+            token=token,
+            scope=scope,
+            params=params,
+            page_size=page_size,
+            finder_header=finder_header,
+            max_pages=max_pages,
+            paging=paging,
         ):
             elements.extend(page)
         return elements
@@ -454,8 +480,15 @@ class LinkedInClient:
                 query = {**params, "pageSize": page_size, "pageToken": page_token}
             else:
                 query = {**params, "start": start, "count": page_size}
-            response = await self.send(operation, "GET", path, token=token, scope=scope,
-                                       params=query, restli_method=restli_method)
+            response = await self.send(
+                operation,
+                "GET",
+                path,
+                token=token,
+                scope=scope,
+                params=query,
+                restli_method=restli_method,
+            )
             body = response.body if isinstance(response.body, dict) else {}
             elements = list(body.get("elements") or [])
             yield elements
@@ -474,13 +507,24 @@ class LinkedInClient:
         )
 
     async def batch_get(
-        self, operation: str, path: str, ids: Sequence[str | int], *, token: str, scope: str,
+        self,
+        operation: str,
+        path: str,
+        ids: Sequence[str | int],
+        *,
+        token: str,
+        scope: str,
         params: Mapping[str, Any] | None = None,
     ) -> BatchResult:
         """BATCH_GET `ids=List(...)`; each id's error comes back typed in `errors`."""
         response = await self.send(
-            operation, "GET", path, token=token, scope=scope,
-            params={"ids": list(ids), **(params or {})}, restli_method="BATCH_GET",
+            operation,
+            "GET",
+            path,
+            token=token,
+            scope=scope,
+            params={"ids": list(ids), **(params or {})},
+            restli_method="BATCH_GET",
         )
         return _batch_result(operation, path, response.body)
 
@@ -505,8 +549,15 @@ class LinkedInClient:
         for attempt in range(1, attempts + 1):
             try:
                 response = await self.send(
-                    operation, "POST", path, token=token, scope=scope, json=dict(body),
-                    restli_method="CREATE", idempotency_key=idempotency_key, write=True,
+                    operation,
+                    "POST",
+                    path,
+                    token=token,
+                    scope=scope,
+                    json=dict(body),
+                    restli_method="CREATE",
+                    idempotency_key=idempotency_key,
+                    write=True,
                 )
                 return created_id(response)
             except (LinkedInTransportError, LinkedInServerError) as error:
@@ -522,12 +573,16 @@ class LinkedInClient:
                     # The create may still have happened: keep it marked as sent, so the
                     # idempotency store holds the key and a retry looks again first.
                     error.sent = True
-                    error.message = (f"{error.message}; looking for the entity afterwards "
-                                     f"failed too ({lookup_error.message})")
+                    error.message = (
+                        f"{error.message}; looking for the entity afterwards "
+                        f"failed too ({lookup_error.message})"
+                    )
                     raise error from lookup_error
                 if existing is not None:
-                    logger.info("linkedin.create_found_after_unknown_outcome",
-                                extra={"operation": operation, "entity": existing})
+                    logger.info(
+                        "linkedin.create_found_after_unknown_outcome",
+                        extra={"operation": operation, "entity": existing},
+                    )
                     return existing
                 UPSTREAM_RETRIES.labels(operation, "outcome_unknown_not_created").inc()
                 await asyncio.sleep(min(self._max_wait, BACKOFF_MULTIPLIER_SECONDS * attempt))
@@ -548,8 +603,13 @@ class LinkedInClient:
         Setting the same values again changes nothing, so it is retried like a read.
         """
         await self.send(
-            operation, "POST", path, token=token, scope=scope,
-            json={"patch": {"$set": dict(changes)}}, restli_method="PARTIAL_UPDATE",
+            operation,
+            "POST",
+            path,
+            token=token,
+            scope=scope,
+            json={"patch": {"$set": dict(changes)}},
+            restli_method="PARTIAL_UPDATE",
             idempotency_key=idempotency_key,
         )
 
@@ -566,8 +626,14 @@ class LinkedInClient:
         """BATCH_PARTIAL_UPDATE `?ids=List(...)`; each id's failure comes back typed in `errors`."""
         entities = {str(key): {"patch": {"$set": dict(value)}} for key, value in changes.items()}
         response = await self.send(
-            operation, "POST", path, token=token, scope=scope, params={"ids": list(changes)},
-            json={"entities": entities}, restli_method="BATCH_PARTIAL_UPDATE",
+            operation,
+            "POST",
+            path,
+            token=token,
+            scope=scope,
+            params={"ids": list(changes)},
+            json={"entities": entities},
+            restli_method="BATCH_PARTIAL_UPDATE",
             idempotency_key=idempotency_key,
         )
         return _batch_result(operation, path, response.body)
@@ -585,9 +651,16 @@ class LinkedInClient:
     ) -> Any:
         """Run a Rest.li ACTION (`?action=name`) and return the response's `value`."""
         response = await self.send(
-            operation, "POST", path, token=token, scope=scope, params={"action": action},
-            json=dict(body), restli_method="ACTION",
-            idempotency_key=idempotency_key or uuid.uuid4().hex, write=True,
+            operation,
+            "POST",
+            path,
+            token=token,
+            scope=scope,
+            params={"action": action},
+            json=dict(body),
+            restli_method="ACTION",
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+            write=True,
         )
         answer = response.body
         if isinstance(answer, dict) and "value" in answer:
@@ -599,7 +672,12 @@ class LinkedInClient:
     ) -> None:
         """DELETE an entity. LinkedIn deletes only DRAFT entities and rejects the rest (400)."""
         await self.send(
-            operation, "DELETE", path, token=token, scope=scope, restli_method="DELETE",
+            operation,
+            "DELETE",
+            path,
+            token=token,
+            scope=scope,
+            restli_method="DELETE",
             idempotency_key=idempotency_key,
         )
 

@@ -31,9 +31,7 @@ def creative_urn_of(value: str) -> str:
     return value if value.startswith("urn:") else CREATIVE_URN.format(value)
 
 
-def build_create_payload(
-    dto: AdCreate, account_id: int, author: str | None
-) -> dict[str, Any]:
+def build_create_payload(dto: AdCreate, account_id: int, author: str | None) -> dict[str, Any]:
     """Build the creative; inline content becomes `inlineContent.post` (for createInline).
 
     `author` is the organization that posts inline content when the DTO names none.
@@ -82,8 +80,9 @@ def raise_problems(problems: list[FieldError], operation: str) -> None:
     # Each budget and the bid report a currency mismatch; the caller needs it once.
     fields = list(dict.fromkeys(to_dto_fields(problems)))
     summary = "; ".join(f"{item.field} {item.message}" for item in fields)
-    raise InvalidInputError(f"LinkedIn would reject this ad: {summary}", operation=operation,
-                            fields=fields)
+    raise InvalidInputError(
+        f"LinkedIn would reject this ad: {summary}", operation=operation, fields=fields
+    )
 
 
 def to_dto_fields(problems: list[FieldError]) -> list[FieldError]:
@@ -112,17 +111,20 @@ def synthesize(
 ) -> dict[str, Any]:
     """Build what LinkedIn would hold after creating `payload`, for a dry run."""
     now = epoch_ms(datetime.now(UTC))
-    creative = {key: copy.deepcopy(value) for key, value in payload.items()
-                if key != "inlineContent"}
+    creative = {
+        key: copy.deepcopy(value) for key, value in payload.items() if key != "inlineContent"
+    }
     if "inlineContent" in payload:
         creative["content"] = {"reference": f"urn:li:share:{creative_id}"}
-    creative.update({
-        "id": CREATIVE_URN.format(creative_id),
-        "account": ACCOUNT_URN.format(account_id),
-        "isTest": test,
-        "createdAt": now,
-        "lastModifiedAt": now,
-    })
+    creative.update(
+        {
+            "id": CREATIVE_URN.format(creative_id),
+            "account": ACCOUNT_URN.format(account_id),
+            "isTest": test,
+            "createdAt": now,
+            "lastModifiedAt": now,
+        }
+    )
     if creative["intendedStatus"] != "DRAFT":
         creative["review"] = {"status": "PENDING"}
     return refresh_serving(creative)
@@ -173,12 +175,19 @@ def to_dto(creative: dict[str, Any], account_id: int, *, dry_run: bool = False) 
 
 
 def check_create(
-    payload: dict[str, Any], *, campaign: dict[str, Any] | None, api_version: str,
-    media_exists: bool | None, operation: str,
+    payload: dict[str, Any],
+    *,
+    campaign: dict[str, Any] | None,
+    api_version: str,
+    media_exists: bool | None,
+    operation: str,
 ) -> None:
-    raise_problems(validation.check_creative_create(payload, campaign=campaign,
-                                                    api_version=api_version,
-                                                    media_exists=media_exists), operation)
+    raise_problems(
+        validation.check_creative_create(
+            payload, campaign=campaign, api_version=api_version, media_exists=media_exists
+        ),
+        operation,
+    )
 
 
 def check_update(

@@ -53,6 +53,11 @@ def apply_patch(entity: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
     return updated
 
 
+def count_write(operation: str) -> None:
+    """Count a dry-run write that stored nothing (an update of a real LinkedIn entity)."""
+    DRY_RUN_WRITES.labels(operation).inc()
+
+
 async def save(
     session: AsyncSession,
     *,

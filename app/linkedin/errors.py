@@ -137,7 +137,7 @@ def input_errors(body: Mapping[str, Any]) -> list[FieldError]:
         for item in details.get(key) or []:
             if not isinstance(item, dict):
                 continue
-            input_path = ((item.get("input") or {}).get("inputPath") or {})
+            input_path = (item.get("input") or {}).get("inputPath") or {}
             path = input_path.get("fieldPath") or ""
             code = item.get("code") or ""
             description = item.get("description") or "invalid value"
@@ -216,7 +216,8 @@ def map_error(
         )
     if status == 409:
         return LinkedInConflictError(
-            f"LinkedIn Ads {operation}: 409 — {message}", retry_after_seconds=retry_after,
+            f"LinkedIn Ads {operation}: 409 — {message}",
+            retry_after_seconds=retry_after,
             **common,
         )
     if status == 414:
@@ -235,18 +236,24 @@ def map_error(
             message += ". Only DRAFT entities can be deleted; set status PENDING_DELETION instead"
         return UpstreamRejectedError(
             f"LinkedIn Ads {operation}: {status} — {message}",
-            fields=input_errors(payload), **common,
+            fields=input_errors(payload),
+            **common,
         )
     if status >= 500:
         return LinkedInServerError(
-            f"LinkedIn Ads {operation}: {status} — {message}", retry_after_seconds=retry_after,
-            retry_after_header=retry_after, **common,
+            f"LinkedIn Ads {operation}: {status} — {message}",
+            retry_after_seconds=retry_after,
+            retry_after_header=retry_after,
+            **common,
         )
     return UpstreamError(f"LinkedIn Ads {operation}: unexpected {status} — {message}", **common)
 
 
 def _throttled(
-    operation: str, message: str, retry_after: float | None, now: datetime,
+    operation: str,
+    message: str,
+    retry_after: float | None,
+    now: datetime,
     common: dict[str, Any],
 ) -> LinkedInThrottledError:
     kind = classify_throttle(message)
@@ -261,6 +268,9 @@ def _throttled(
         reason = "linkedin_throttled"
     return LinkedInThrottledError(
         f"LinkedIn Ads {operation}: 429 — {message}",
-        retry_after_seconds=wait, reason=reason, kind=kind, retry_after_header=retry_after,
+        retry_after_seconds=wait,
+        reason=reason,
+        kind=kind,
+        retry_after_header=retry_after,
         **common,
     )

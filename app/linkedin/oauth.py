@@ -107,8 +107,9 @@ class OAuthClient:
 
     async def _post(self, operation: str, path: str, form: dict[str, str]) -> Any:
         if self.limiter is not None:
-            await self.limiter.acquire(self.settings.linkedin_ads_client_id, OAUTH_SCOPE,
-                                       operation=operation)
+            await self.limiter.acquire(
+                self.settings.linkedin_ads_client_id, OAUTH_SCOPE, operation=operation
+            )
         form = {
             **form,
             "client_id": self.settings.linkedin_ads_client_id,
@@ -145,16 +146,19 @@ class OAuthClient:
         if response.status_code >= 500:
             failure = UpstreamUnavailableError(
                 f"LinkedIn's OAuth server failed ({response.status_code})",
-                operation=operation, upstream=upstream,
+                operation=operation,
+                upstream=upstream,
             )
         elif response.status_code in (400, 401):
             failure = OAuthGrantError(
                 f"LinkedIn rejected the {operation.replace('_', ' ')}: {description}",
-                operation=operation, upstream=upstream,
+                operation=operation,
+                upstream=upstream,
             )
         else:
             failure = UpstreamError(
                 f"LinkedIn's OAuth server answered {response.status_code}: {description}",
-                operation=operation, upstream=upstream,
+                operation=operation,
+                upstream=upstream,
             )
         raise failure

@@ -95,8 +95,14 @@ def encode_key(key: str | int | Mapping[str, Any]) -> str:
 
 # LinkedIn's "reduced decoding" of keys in headers such as `x-restli-id`; `%25` goes last so
 # that `%253A` becomes `%3A` and not `:`.
-_REDUCED_DECODING = (("%28", "("), ("%29", ")"), ("%2C", ","), ("%3A", ":"), ("%27", "'"),
-                     ("%25", "%"))
+_REDUCED_DECODING = (
+    ("%28", "("),
+    ("%29", ")"),
+    ("%2C", ","),
+    ("%3A", ":"),
+    ("%27", "'"),
+    ("%25", "%"),
+)
 
 
 def decode_header_key(value: str) -> str:
@@ -121,7 +127,9 @@ def values_criteria(**criteria: Sequence[Any] | bool | None) -> dict[str, Any]:
 
 
 def ad_accounts_search(
-    *, ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+    *,
+    ids: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
     test: bool | None = None,
 ) -> dict[str, Any]:
     """`GET /adAccounts?q=search`; without criteria LinkedIn returns every accessible account."""
@@ -130,8 +138,11 @@ def ad_accounts_search(
 
 
 def campaign_groups_search(
-    *, ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
-    names: Sequence[str] | None = None, sort_order: str = "ASCENDING",
+    *,
+    ids: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
+    sort_order: str = "ASCENDING",
 ) -> dict[str, Any]:
     """`GET /adAccounts/{id}/adCampaignGroups?q=search`, sorted by id."""
     search = values_criteria(id=ids, status=statuses, name=names)
@@ -139,8 +150,11 @@ def campaign_groups_search(
 
 
 def campaigns_search(
-    *, campaign_groups: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
-    ids: Sequence[str] | None = None, sort_order: str = "ASCENDING",
+    *,
+    campaign_groups: Sequence[str] | None = None,
+    statuses: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+    sort_order: str = "ASCENDING",
 ) -> dict[str, Any]:
     """`GET /adAccounts/{id}/adCampaigns?q=search`; LinkedIn requires at least one criterion."""
     search = values_criteria(campaignGroup=campaign_groups, status=statuses, id=ids)
@@ -150,8 +164,11 @@ def campaigns_search(
 
 
 def creatives_criteria(
-    *, campaigns: Sequence[str] | None = None, creatives: Sequence[str] | None = None,
-    intended_statuses: Sequence[str] | None = None, sort_order: str = "ASCENDING",
+    *,
+    campaigns: Sequence[str] | None = None,
+    creatives: Sequence[str] | None = None,
+    intended_statuses: Sequence[str] | None = None,
+    sort_order: str = "ASCENDING",
 ) -> dict[str, Any]:
     """`GET /adAccounts/{id}/creatives?q=criteria`; send it with `X-RestLi-Method: FINDER`."""
     return {
@@ -168,9 +185,15 @@ MAX_ANALYTICS_FIELDS = 20
 
 
 def analytics_query(
-    *, pivot: str, time_granularity: str, start: date, end: date | None = None,
-    accounts: Sequence[str] | None = None, campaign_groups: Sequence[str] | None = None,
-    campaigns: Sequence[str] | None = None, creatives: Sequence[str] | None = None,
+    *,
+    pivot: str,
+    time_granularity: str,
+    start: date,
+    end: date | None = None,
+    accounts: Sequence[str] | None = None,
+    campaign_groups: Sequence[str] | None = None,
+    campaigns: Sequence[str] | None = None,
+    creatives: Sequence[str] | None = None,
     fields: Sequence[str] = (),
 ) -> dict[str, Any]:
     """`GET /adAnalytics?q=analytics`: one pivot, an inclusive date range and a facet."""
@@ -179,15 +202,23 @@ def analytics_query(
             f"LinkedIn returns at most {MAX_ANALYTICS_FIELDS} analytics fields per call, "
             f"got {len(fields)}; split the fields over several calls"
         )
-    facets = {"accounts": accounts, "campaignGroups": campaign_groups, "campaigns": campaigns,
-              "creatives": creatives}
+    facets = {
+        "accounts": accounts,
+        "campaignGroups": campaign_groups,
+        "campaigns": campaigns,
+        "creatives": creatives,
+    }
     if not any(facets.values()):
         raise ValueError("LinkedIn analytics needs at least one facet (accounts, campaigns, ...)")
     date_range: dict[str, Any] = {"start": start}
     if end is not None:
         date_range["end"] = end
-    params: dict[str, Any] = {"q": "analytics", "pivot": pivot,
-                              "timeGranularity": time_granularity, "dateRange": date_range}
+    params: dict[str, Any] = {
+        "q": "analytics",
+        "pivot": pivot,
+        "timeGranularity": time_granularity,
+        "dateRange": date_range,
+    }
     params.update({name: list(values) for name, values in facets.items() if values})
     if fields:
         params["fields"] = list(fields)

@@ -138,15 +138,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def fetch(
-        self, method: str, url: str, *, headers: Mapping[str, str], content: bytes | None,
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        content: bytes | None,
         client_timeout: aiohttp.ClientTimeout,
     ) -> RawResponse:
         """Send one request with the URL exactly as given and read the whole response."""
         session = self._get_session()
         with _mapped_errors(None):
             async with session.request(
-                method, yarl.URL(url, encoded=True), headers=headers, data=content,
-                allow_redirects=False, timeout=client_timeout,
+                method,
+                yarl.URL(url, encoded=True),
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                timeout=client_timeout,
             ) as response:
                 body = await response.read()
         return RawResponse(response.status, response.reason or "", response.headers, body)
@@ -159,9 +168,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = request.content or None
         except httpx.RequestNotRead:
             data = _stream_body(request)
-        headers = [(name.decode("latin-1"), value.decode("latin-1"))
-                   for name, value in request.headers.raw
-                   if name.lower() != b"transfer-encoding"]
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in request.headers.raw
+            if name.lower() != b"transfer-encoding"
+        ]
 
         with _mapped_errors(request):
             response = await session.request(
@@ -177,12 +188,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         return httpx.Response(
             status_code=response.status,
-            headers=[(name.decode("latin-1"), value.decode("latin-1"))
-                     for name, value in response.raw_headers],
+            headers=[
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in response.raw_headers
+            ],
             stream=_ResponseStream(response, request),
             request=request,
-            extensions={"http_version": b"HTTP/1.1",
-                        "reason_phrase": (response.reason or "").encode("latin-1")},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode("latin-1"),
+            },
         )
 
     async def aclose(self) -> None:
@@ -215,21 +230,25 @@ class LinkedInHttpClient(httpx.AsyncClient):
 
     def __init__(self, *, max_connections: int, timeout: httpx.Timeout) -> None:
         self.pool = AiohttpTransport(max_connections=max_connections)
-        super().__init__(transport=self.pool, timeout=timeout, follow_redirects=False,
-                         trust_env=False)
+        super().__init__(
+            transport=self.pool, timeout=timeout, follow_redirects=False, trust_env=False
+        )
         self._fetch_timeout = _client_timeout(timeout.as_dict())
 
     async def fetch(
         self, method: str, url: str, *, headers: Mapping[str, str], content: bytes | None = None
     ) -> RawResponse:
         """Send one request through the pool, bypassing httpx's client layer."""
-        return await self.pool.fetch(method, url, headers=headers, content=content,
-                                     client_timeout=self._fetch_timeout)
+        return await self.pool.fetch(
+            method, url, headers=headers, content=content, client_timeout=self._fetch_timeout
+        )
 
 
 def create_http_client(settings: Settings) -> LinkedInHttpClient:
     """Build the process's one HTTP client: keep-alive, a bounded pool, explicit timeouts."""
-    timeout = httpx.Timeout(settings.linkedin_ads_http_timeout_seconds,
-                            connect=CONNECT_TIMEOUT_SECONDS)
-    return LinkedInHttpClient(max_connections=settings.linkedin_ads_http_max_connections,
-                              timeout=timeout)
+    timeout = httpx.Timeout(
+        settings.linkedin_ads_http_timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS
+    )
+    return LinkedInHttpClient(
+        max_connections=settings.linkedin_ads_http_max_connections, timeout=timeout
+    )

@@ -18,15 +18,32 @@ from app.linkedin.payloads import from_epoch_ms, parse_money
 CAMPAIGN_TYPES = ("TEXT_AD", "SPONSORED_UPDATES", "SPONSORED_INMAILS", "DYNAMIC")
 COST_TYPES = ("CPM", "CPC", "CPV")
 CAMPAIGN_FORMATS = (
-    "CAROUSEL", "FOLLOW_COMPANY", "JOBS", "SINGLE_IMAGE", "SINGLE_VIDEO", "SPONSORED_INMAIL",
-    "SPONSORED_MESSAGE", "SPONSORED_UPDATE_EVENT", "SPONSORED_UPDATE_NATIVE_DOCUMENT",
-    "SPOTLIGHT", "STANDARD_UPDATE", "TEXT_AD",
+    "CAROUSEL",
+    "FOLLOW_COMPANY",
+    "JOBS",
+    "SINGLE_IMAGE",
+    "SINGLE_VIDEO",
+    "SPONSORED_INMAIL",
+    "SPONSORED_MESSAGE",
+    "SPONSORED_UPDATE_EVENT",
+    "SPONSORED_UPDATE_NATIVE_DOCUMENT",
+    "SPOTLIGHT",
+    "STANDARD_UPDATE",
+    "TEXT_AD",
 )
 # LinkedIn's schema table prints plural objective names, but the API accepts only the singular
 # ones: a live call with WEBSITE_CONVERSIONS returned 422 "is not an enum symbol".
 OBJECTIVE_TYPES = (
-    "BRAND_AWARENESS", "CREATIVE_ENGAGEMENT", "ENGAGEMENT", "JOB_APPLICANT", "LEAD_GENERATION",
-    "TALENT_LEAD", "VIDEO_VIEW", "WEBSITE_CONVERSION", "WEBSITE_TRAFFIC", "WEBSITE_VISIT",
+    "BRAND_AWARENESS",
+    "CREATIVE_ENGAGEMENT",
+    "ENGAGEMENT",
+    "JOB_APPLICANT",
+    "LEAD_GENERATION",
+    "TALENT_LEAD",
+    "VIDEO_VIEW",
+    "WEBSITE_CONVERSION",
+    "WEBSITE_TRAFFIC",
+    "WEBSITE_VISIT",
 )
 PLURAL_OBJECTIVES = {
     "JOB_APPLICANTS": "JOB_APPLICANT",
@@ -35,29 +52,71 @@ PLURAL_OBJECTIVES = {
     "WEBSITE_VISITS": "WEBSITE_VISIT",
 }
 OPTIMIZATION_TARGETS = (
-    "NONE", "ENGAGEMENT_CLICK", "MAX_REACH", "MAX_IMPRESSION", "MAX_CLICK", "MAX_CONVERSION",
-    "MAX_LEAD", "MAX_VIDEO_VIEW", "MAX_LANDING_PAGE_VIEW", "MAX_COMPANY_FOLLOWERS",
-    "MAX_QUALIFIED_LEAD", "TARGET_COST_PER_CLICK", "TARGET_COST_PER_IMPRESSION",
-    "TARGET_COST_PER_VIDEO_VIEW", "CAP_COST_AND_MAXIMIZE_CLICKS",
-    "CAP_COST_AND_MAXIMIZE_IMPRESSIONS", "CAP_COST_AND_MAXIMIZE_VIDEO_VIEWS",
+    "NONE",
+    "ENGAGEMENT_CLICK",
+    "MAX_REACH",
+    "MAX_IMPRESSION",
+    "MAX_CLICK",
+    "MAX_CONVERSION",
+    "MAX_LEAD",
+    "MAX_VIDEO_VIEW",
+    "MAX_LANDING_PAGE_VIEW",
+    "MAX_COMPANY_FOLLOWERS",
+    "MAX_QUALIFIED_LEAD",
+    "TARGET_COST_PER_CLICK",
+    "TARGET_COST_PER_IMPRESSION",
+    "TARGET_COST_PER_VIDEO_VIEW",
+    "CAP_COST_AND_MAXIMIZE_CLICKS",
+    "CAP_COST_AND_MAXIMIZE_IMPRESSIONS",
+    "CAP_COST_AND_MAXIMIZE_VIDEO_VIEWS",
     "CAP_COST_AND_MAXIMIZE_LEADS",
 )
 CREATIVE_SELECTIONS = ("OPTIMIZED", "ROUND_ROBIN")
 POLITICAL_INTENTS = ("POLITICAL", "NOT_POLITICAL", "NOT_DECLARED")
 CALL_TO_ACTION_LABELS = (
-    "APPLY", "DOWNLOAD", "VIEW_QUOTE", "LEARN_MORE", "SIGN_UP", "SUBSCRIBE", "REGISTER",
-    "REQUEST_DEMO", "JOIN", "ATTEND", "UNLOCK_FULL_DOCUMENT",
+    "APPLY",
+    "DOWNLOAD",
+    "VIEW_QUOTE",
+    "LEARN_MORE",
+    "SIGN_UP",
+    "SUBSCRIBE",
+    "REGISTER",
+    "REQUEST_DEMO",
+    "JOIN",
+    "ATTEND",
+    "UNLOCK_FULL_DOCUMENT",
 )
 
 # Campaign locales LinkedIn supports, as (language, country).
 # NOTE: reconstructed from the languages LinkedIn's interface offers, not from the campaign API
 # reference, so LinkedIn may accept more pairs (for example en_GB) than this list has.
-SUPPORTED_LOCALES = frozenset({
-    ("ar", "AE"), ("cs", "CZ"), ("da", "DK"), ("de", "DE"), ("en", "US"), ("es", "ES"),
-    ("fr", "FR"), ("in", "ID"), ("it", "IT"), ("ja", "JP"), ("ko", "KR"), ("ms", "MY"),
-    ("nl", "NL"), ("no", "NO"), ("pl", "PL"), ("pt", "BR"), ("ro", "RO"), ("ru", "RU"),
-    ("sv", "SE"), ("th", "TH"), ("tr", "TR"), ("zh", "CN"), ("zh", "TW"),
-})
+SUPPORTED_LOCALES = frozenset(
+    {
+        ("ar", "AE"),
+        ("cs", "CZ"),
+        ("da", "DK"),
+        ("de", "DE"),
+        ("en", "US"),
+        ("es", "ES"),
+        ("fr", "FR"),
+        ("in", "ID"),
+        ("it", "IT"),
+        ("ja", "JP"),
+        ("ko", "KR"),
+        ("ms", "MY"),
+        ("nl", "NL"),
+        ("no", "NO"),
+        ("pl", "PL"),
+        ("pt", "BR"),
+        ("ro", "RO"),
+        ("ru", "RU"),
+        ("sv", "SE"),
+        ("th", "TH"),
+        ("tr", "TR"),
+        ("zh", "CN"),
+        ("zh", "TW"),
+    }
+)
 FACET_PREFIX = "urn:li:adTargetingFacet:"
 LOCATION_FACETS = frozenset({FACET_PREFIX + "locations", FACET_PREFIX + "profileLocations"})
 
@@ -120,8 +179,12 @@ def status_change_problem(
 
 
 def _check_money(
-    problems: list[FieldError], path: str, value: Any, currency: str,
-    minimum: Decimal | None, allow_zero: bool = False,
+    problems: list[FieldError],
+    path: str,
+    value: Any,
+    currency: str,
+    minimum: Decimal | None,
+    allow_zero: bool = False,
 ) -> None:
     parsed = parse_money(value)
     if parsed is None:
@@ -129,16 +192,22 @@ def _check_money(
         return
     amount, code = parsed
     if code != currency:
-        problems.append(FieldError(f"{path}/currencyCode",
-                                   f"{code} differs from the ad account's currency {currency}"))
+        problems.append(
+            FieldError(
+                f"{path}/currencyCode", f"{code} differs from the ad account's currency {currency}"
+            )
+        )
         return
     if amount < 0 or (amount == 0 and not allow_zero):
         problems.append(FieldError(f"{path}/amount", "must be greater than 0"))
         return
     known = currency in CURRENCIES_WITH_KNOWN_MINIMUMS
     if minimum is not None and known and amount < minimum and not (allow_zero and amount == 0):
-        problems.append(FieldError(f"{path}/amount",
-                                   f"{amount} is below LinkedIn's minimum of {minimum} {currency}"))
+        problems.append(
+            FieldError(
+                f"{path}/amount", f"{amount} is below LinkedIn's minimum of {minimum} {currency}"
+            )
+        )
 
 
 def _check_schedule(
@@ -161,13 +230,17 @@ def _check_schedule(
     is_draft = previous is None or previous.get("status") == "DRAFT"
     if previous is None or old_start != start:
         if previous is not None and not is_draft and old_start is not None and old_start < earliest:
-            problems.append(FieldError("/runSchedule/start",
-                                       "can't be changed after the start date has passed"))
+            problems.append(
+                FieldError("/runSchedule/start", "can't be changed after the start date has passed")
+            )
         elif start < earliest:
             problems.append(FieldError("/runSchedule/start", "must not be in the past"))
     elif is_draft and start < earliest:
-        problems.append(FieldError("/runSchedule/start",
-                                   "has passed; a DRAFT needs a new start time on every update"))
+        problems.append(
+            FieldError(
+                "/runSchedule/start", "has passed; a DRAFT needs a new start time on every update"
+            )
+        )
     if end is not None and end <= start:
         problems.append(FieldError("/runSchedule/end", "must be after start_time"))
 
@@ -189,26 +262,38 @@ def _check_targeting(problems: list[FieldError], targeting: Any) -> None:
     excluded = set(_facets(targeting.get("exclude")))
     for facet in sorted(included | excluded):
         if not facet.startswith(FACET_PREFIX):
-            problems.append(FieldError("/targetingCriteria",
-                                       f"{facet} is not an ad targeting facet URN"))
+            problems.append(
+                FieldError("/targetingCriteria", f"{facet} is not an ad targeting facet URN")
+            )
     if not included & LOCATION_FACETS:
-        problems.append(FieldError("/targetingCriteria/include",
-                                   "must contain a locations or profileLocations facet"))
+        problems.append(
+            FieldError(
+                "/targetingCriteria/include", "must contain a locations or profileLocations facet"
+            )
+        )
     for facet in sorted(included & excluded):
         short = facet.removeprefix(FACET_PREFIX)
-        problems.append(FieldError("/targetingCriteria/exclude",
-                                   f"facet {short} can't be both included and excluded"))
+        problems.append(
+            FieldError(
+                "/targetingCriteria/exclude", f"facet {short} can't be both included and excluded"
+            )
+        )
 
 
-def _check_enum(problems: list[FieldError], entity: dict[str, Any], key: str,
-                symbols: tuple[str, ...]) -> None:
+def _check_enum(
+    problems: list[FieldError], entity: dict[str, Any], key: str, symbols: tuple[str, ...]
+) -> None:
     value = entity.get(key)
     if value is None:
         return
     if key == "objectiveType" and value in PLURAL_OBJECTIVES:
-        problems.append(FieldError(
-            f"/{key}", f"{value} is the plural spelling, which LinkedIn rejects; use "
-            f"{PLURAL_OBJECTIVES[value]}"))
+        problems.append(
+            FieldError(
+                f"/{key}",
+                f"{value} is the plural spelling, which LinkedIn rejects; use "
+                f"{PLURAL_OBJECTIVES[value]}",
+            )
+        )
     elif value not in symbols:
         problems.append(FieldError(f"/{key}", f"{value!r} is not one of {', '.join(symbols)}"))
 
@@ -228,18 +313,32 @@ def check_campaign(
     """
     now = now or datetime.now(UTC)
     problems: list[FieldError] = []
-    required = ("campaignGroup", "name", "type", "costType", "unitCost", "locale",
-                "offsiteDeliveryEnabled", "politicalIntent", "status", "targetingCriteria")
+    required = (
+        "campaignGroup",
+        "name",
+        "type",
+        "costType",
+        "unitCost",
+        "locale",
+        "offsiteDeliveryEnabled",
+        "politicalIntent",
+        "status",
+        "targetingCriteria",
+    )
     for key in required:
         if entity.get(key) is None:
             problems.append(FieldError(f"/{key}", "is required"))
     if entity.get("account") != account_urn:
         problems.append(FieldError("/account", f"must be {account_urn}"))
-    for key, symbols in (("type", CAMPAIGN_TYPES), ("costType", COST_TYPES),
-                         ("format", CAMPAIGN_FORMATS), ("objectiveType", OBJECTIVE_TYPES),
-                         ("optimizationTargetType", OPTIMIZATION_TARGETS),
-                         ("creativeSelection", CREATIVE_SELECTIONS),
-                         ("politicalIntent", POLITICAL_INTENTS)):
+    for key, symbols in (
+        ("type", CAMPAIGN_TYPES),
+        ("costType", COST_TYPES),
+        ("format", CAMPAIGN_FORMATS),
+        ("objectiveType", OBJECTIVE_TYPES),
+        ("optimizationTargetType", OPTIMIZATION_TARGETS),
+        ("creativeSelection", CREATIVE_SELECTIONS),
+        ("politicalIntent", POLITICAL_INTENTS),
+    ):
         _check_enum(problems, entity, key, symbols)
     if previous is None and entity.get("status") not in CAMPAIGN_CREATE_STATUSES:
         problems.append(FieldError("/status", "must be ACTIVE, PAUSED or DRAFT on create"))
@@ -247,17 +346,29 @@ def check_campaign(
     if entity.get("dailyBudget") is None and entity.get("totalBudget") is None:
         problems.append(FieldError("/dailyBudget", "a daily or a lifetime budget is required"))
     if entity.get("dailyBudget") is not None:
-        _check_money(problems, "/dailyBudget", entity["dailyBudget"], account_currency,
-                     MINIMUM_DAILY_BUDGET)
+        _check_money(
+            problems, "/dailyBudget", entity["dailyBudget"], account_currency, MINIMUM_DAILY_BUDGET
+        )
     if entity.get("totalBudget") is not None:
-        _check_money(problems, "/totalBudget", entity["totalBudget"], account_currency,
-                     MINIMUM_LIFETIME_BUDGET)
+        _check_money(
+            problems,
+            "/totalBudget",
+            entity["totalBudget"],
+            account_currency,
+            MINIMUM_LIFETIME_BUDGET,
+        )
     if entity.get("unitCost") is not None:
         # With an optimization target LinkedIn bids automatically, so a zero bid is allowed.
         automated = entity.get("optimizationTargetType", "NONE") != "NONE"
         minimum = MINIMUM_BID if entity.get("costType") in ("CPC", "CPM") else None
-        _check_money(problems, "/unitCost", entity["unitCost"], account_currency, minimum,
-                     allow_zero=automated)
+        _check_money(
+            problems,
+            "/unitCost",
+            entity["unitCost"],
+            account_currency,
+            minimum,
+            allow_zero=automated,
+        )
 
     locale = entity.get("locale")
     if isinstance(locale, dict):
@@ -270,8 +381,13 @@ def check_campaign(
 
     is_video = entity.get("objectiveType") == "VIDEO_VIEW" or entity.get("format") == "SINGLE_VIDEO"
     if entity.get("costType") == "CPV" and not is_video:
-        problems.append(FieldError("/costType", "CPV is only allowed for video ad sets "
-                                   "(objective VIDEO_VIEW or format SINGLE_VIDEO)"))
+        problems.append(
+            FieldError(
+                "/costType",
+                "CPV is only allowed for video ad sets "
+                "(objective VIDEO_VIEW or format SINGLE_VIDEO)",
+            )
+        )
     problems.extend(_group_problems(entity, group))
     if previous is not None:
         problems.extend(_campaign_update_problems(entity, previous))
@@ -282,8 +398,11 @@ def _group_problems(entity: dict[str, Any], group: dict[str, Any] | None) -> lis
     if entity.get("campaignGroup") is None:
         return []
     if group is None:
-        return [FieldError("/campaignGroup",
-                           f"{entity['campaignGroup']} does not exist in this ad account")]
+        return [
+            FieldError(
+                "/campaignGroup", f"{entity['campaignGroup']} does not exist in this ad account"
+            )
+        ]
     problems: list[FieldError] = []
     group_status = str(group.get("status") or "")
     if group_status in CANCELED_STATUSES | {"PENDING_DELETION"}:
@@ -293,16 +412,20 @@ def _group_problems(entity: dict[str, Any], group: dict[str, Any] | None) -> lis
     group_objective = group.get("objectiveType")
     objective = entity.get("objectiveType")
     if group_objective and objective and objective != group_objective:
-        problems.append(FieldError("/objectiveType",
-                                   f"{objective} differs from the campaign's {group_objective}"))
+        problems.append(
+            FieldError(
+                "/objectiveType", f"{objective} differs from the campaign's {group_objective}"
+            )
+        )
     return problems
 
 
 def _campaign_update_problems(entity: dict[str, Any], previous: dict[str, Any]) -> list[FieldError]:
     problems: list[FieldError] = []
     before = str(previous.get("status") or "")
-    change = status_change_problem("status", before, str(entity.get("status")),
-                                   CAMPAIGN_TRANSITIONS)
+    change = status_change_problem(
+        "status", before, str(entity.get("status")), CAMPAIGN_TRANSITIONS
+    )
     if change is not None:
         problems.append(change)
     if entity.get("objectiveType") != previous.get("objectiveType"):
@@ -330,8 +453,9 @@ def check_creative_create(
     if creative.get("campaign") is None:
         problems.append(FieldError("/campaign", "is required"))
     elif campaign is None:
-        problems.append(FieldError("/campaign",
-                                   f"{creative['campaign']} does not exist in this ad account"))
+        problems.append(
+            FieldError("/campaign", f"{creative['campaign']} does not exist in this ad account")
+        )
     elif str(campaign.get("status")) in CANCELED_STATUSES | {"PENDING_DELETION"}:
         problems.append(FieldError("/campaign", f"the ad set is {campaign.get('status')}"))
     status = creative.get("intendedStatus")
@@ -340,9 +464,14 @@ def check_creative_create(
     elif status not in CAMPAIGN_CREATE_STATUSES:
         problems.append(FieldError("/intendedStatus", "must be ACTIVE, PAUSED or DRAFT on create"))
     if "name" in creative and api_version[:6] < CREATIVE_NAME_MIN_VERSION:
-        problems.append(FieldError(
-            "/name", f"ad names need LinkedIn-Version {CREATIVE_NAME_MIN_VERSION} or later "
-            f"(configured: {api_version}); leave the name out or raise LINKEDIN_ADS_API_VERSION"))
+        problems.append(
+            FieldError(
+                "/name",
+                f"ad names need LinkedIn-Version {CREATIVE_NAME_MIN_VERSION} or later "
+                f"(configured: {api_version}); leave the name out or raise "
+                "LINKEDIN_ADS_API_VERSION",
+            )
+        )
 
     has_content = creative.get("content") is not None
     inline = creative.get("inlineContent")
@@ -351,9 +480,12 @@ def check_creative_create(
     elif has_content:
         reference = (creative["content"] or {}).get("reference")
         if urn_type(reference) not in CONTENT_REFERENCE_TYPES:
-            problems.append(FieldError("/content/reference",
-                                       f"{reference!r} must be a share, ugcPost or "
-                                       "adInMailContent URN"))
+            problems.append(
+                FieldError(
+                    "/content/reference",
+                    f"{reference!r} must be a share, ugcPost or adInMailContent URN",
+                )
+            )
     else:
         problems.extend(_inline_post_problems(inline, media_exists))
     return problems
@@ -365,21 +497,31 @@ def _inline_post_problems(inline: Any, media_exists: bool | None) -> list[FieldE
         return [FieldError("/inlineContent", "inlineContent.post is required")]
     problems: list[FieldError] = []
     if urn_type(post.get("author")) not in ("organization", "person"):
-        problems.append(FieldError("/inlineContent/post/author",
-                                   "must be an organization or person URN"))
+        problems.append(
+            FieldError("/inlineContent/post/author", "must be an organization or person URN")
+        )
     label = post.get("contentCallToActionLabel")
     if label is not None and label not in CALL_TO_ACTION_LABELS:
-        problems.append(FieldError("/inlineContent/post/contentCallToActionLabel",
-                                   f"{label!r} is not one of {', '.join(CALL_TO_ACTION_LABELS)}"))
-    media = ((post.get("content") or {}).get("media") or {})
+        problems.append(
+            FieldError(
+                "/inlineContent/post/contentCallToActionLabel",
+                f"{label!r} is not one of {', '.join(CALL_TO_ACTION_LABELS)}",
+            )
+        )
+    media = (post.get("content") or {}).get("media") or {}
     if media:
         media_urn = media.get("id")
         if urn_type(media_urn) not in INLINE_MEDIA_TYPES:
-            problems.append(FieldError("/inlineContent/post/content/media/id",
-                                       "must be an image, video or document URN"))
+            problems.append(
+                FieldError(
+                    "/inlineContent/post/content/media/id",
+                    "must be an image, video or document URN",
+                )
+            )
         elif media_exists is False:
-            problems.append(FieldError("/inlineContent/post/content/media/id",
-                                       f"{media_urn} does not exist"))
+            problems.append(
+                FieldError("/inlineContent/post/content/media/id", f"{media_urn} does not exist")
+            )
     return problems
 
 
@@ -393,12 +535,17 @@ def check_creative_update(
         problems.append(FieldError("/intendedStatus", "a canceled ad can't be updated"))
         return problems
     if "intendedStatus" in changes:
-        change = status_change_problem("intendedStatus", before, changes["intendedStatus"],
-                                       CREATIVE_TRANSITIONS)
+        change = status_change_problem(
+            "intendedStatus", before, changes["intendedStatus"], CREATIVE_TRANSITIONS
+        )
         if change is not None:
             problems.append(change)
     if "name" in changes and api_version[:6] < CREATIVE_NAME_MIN_VERSION:
-        problems.append(FieldError(
-            "/name", f"ad names need LinkedIn-Version {CREATIVE_NAME_MIN_VERSION} or later "
-            f"(configured: {api_version})"))
+        problems.append(
+            FieldError(
+                "/name",
+                f"ad names need LinkedIn-Version {CREATIVE_NAME_MIN_VERSION} or later "
+                f"(configured: {api_version})",
+            )
+        )
     return problems

@@ -287,7 +287,9 @@ class RateLimiter:
 
         windows = []
         for position, window in enumerate(plan.windows):
-            used, next_wait_us, empty_wait_us = (int(item) for item in reply[3 + 3 * position:][:3])
+            used, next_wait_us, empty_wait_us = (
+                int(item) for item in reply[3 + 3 * position :][:3]
+            )
             windows.append(
                 WindowUsage(
                     name=window.name,

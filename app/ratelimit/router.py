@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1", tags=["quota"])
 
 
 @router.get(
-    "/ad-accounts/{account_id}/quota", response_model=QuotaOut,
+    "/ad-accounts/{account_id}/quota",
+    response_model=QuotaOut,
     responses=error_responses(AuthenticationError, NotFoundError, DependencyUnavailableError),
 )
 async def get_quota(

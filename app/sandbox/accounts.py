@@ -146,20 +146,25 @@ async def create_account(ctx: RestContext) -> Response:
     reference = body.get("reference")
     member = ctx.state.members[ctx.member]
     if reference is not None and reference != ctx.member and reference not in member.organizations:
-        problems.add("INVALID_VALUE_FOR_FIELD", "/reference",
-                     f"/reference {reference} is not an organization the member administers")
+        problems.add(
+            "INVALID_VALUE_FOR_FIELD",
+            "/reference",
+            f"/reference {reference} is not an organization the member administers",
+        )
     if body.get("type", "BUSINESS") != "BUSINESS":
         problems.add("INVALID_VALUE_FOR_FIELD", "/type", "/type must be BUSINESS")
     status = body.get("status", "ACTIVE")
     if status not in {"ACTIVE", "DRAFT"}:
-        problems.add("INVALID_VALUE_FOR_FIELD", "/status",
-                     f"/status {status} is not allowed on create")
+        problems.add(
+            "INVALID_VALUE_FOR_FIELD", "/status", f"/status {status} is not allowed on create"
+        )
     problems.raise_if_any()
 
     if body.get("test"):
         if any(a.fields["test"] for a in ctx.state.accounts.values()):
-            raise coded_error(400, "TEST_ACCOUNT_LIMIT_REACHED",
-                              "The application already has a test ad account")
+            raise coded_error(
+                400, "TEST_ACCOUNT_LIMIT_REACHED", "The application already has a test ad account"
+            )
 
     now_ms = ctx.state.now_ms()
     account = AdEntity(
@@ -217,8 +222,11 @@ async def update_account(ctx: RestContext) -> Response:
     problems = Problems()
     before, after = account.fields["status"], updated["status"]
     if before in CANCELED_STATUSES and updated != account.fields:
-        raise coded_error(400, "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS",
-                          f"Ad account {account.id} is {before} and can't be changed")
+        raise coded_error(
+            400,
+            "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS",
+            f"Ad account {account.id} is {before} and can't be changed",
+        )
     check_status_change(problems, "status", before, after, ACCOUNT_TRANSITIONS)
     problems.raise_if_any()
     if updated != account.fields:
@@ -230,9 +238,12 @@ async def update_account(ctx: RestContext) -> Response:
 async def delete_account(ctx: RestContext) -> Response:
     account = load_account(ctx, ctx.path_params["account"], "DELETE", write=True)
     if account.fields["status"] != "DRAFT":
-        raise coded_error(400, "DELETE_NOT_ALLOWED",
-                          f"Ad account {account.id} is {account.fields['status']}: only DRAFT "
-                          "accounts can be deleted")
+        raise coded_error(
+            400,
+            "DELETE_NOT_ALLOWED",
+            f"Ad account {account.id} is {account.fields['status']}: only DRAFT "
+            "accounts can be deleted",
+        )
     for store in (ctx.state.groups, ctx.state.campaigns, ctx.state.creatives):
         for entity_id in [e.id for e in store.values() if e.account_id == account.id]:
             del store[entity_id]
@@ -287,10 +298,8 @@ def register(router: RestRouter) -> None:
     router.add("adAccounts", "GET", get_accounts, resource="adAccounts", scope="read")
     router.add("adAccounts", "POST", create_account, resource="adAccounts", scope="write")
     router.add("adAccounts/{account}", "GET", get_account, resource="adAccounts", scope="read")
-    router.add("adAccounts/{account}", "POST", update_account, resource="adAccounts",
-               scope="write")
-    router.add("adAccounts/{account}", "DELETE", delete_account, resource="adAccounts",
-               scope="write")
-    router.add("adAccountUsers", "GET", get_account_users, resource="adAccountUsers",
-               scope="read")
-
+    router.add("adAccounts/{account}", "POST", update_account, resource="adAccounts", scope="write")
+    router.add(
+        "adAccounts/{account}", "DELETE", delete_account, resource="adAccounts", scope="write"
+    )
+    router.add("adAccountUsers", "GET", get_account_users, resource="adAccountUsers", scope="read")

@@ -35,7 +35,8 @@ async def list_requests(
     request: Request, path_prefix: str = "", method: str = ""
 ) -> dict[str, Any]:
     entries = [
-        entry for entry in get_sandbox(request).request_log
+        entry
+        for entry in get_sandbox(request).request_log
         if entry["path"].startswith(path_prefix)
         and (not method or entry["method"].upper() == method.upper())
     ]
@@ -177,8 +178,8 @@ def _find_entity(request: Request, urn: str) -> AdEntity:
         (CREATIVE_URN, state.creatives),
     ]
     for prefix, store in stores:
-        if urn.startswith(prefix) and urn[len(prefix):].isdigit():
-            entity = store.get(int(urn[len(prefix):]))
+        if urn.startswith(prefix) and urn[len(prefix) :].isdigit():
+            entity = store.get(int(urn[len(prefix) :]))
             if entity is not None:
                 return entity
     raise HTTPException(404, f"Entity {urn} not found")

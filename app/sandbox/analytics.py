@@ -66,20 +66,49 @@ PIVOT_LEVELS = {"ACCOUNT": 0, "CAMPAIGN_GROUP": 1, "CAMPAIGN": 2, "CREATIVE": 3}
 SYNTHETIC_CREATIVE_BASE = 9_000_000_000
 # USD per unit of each account currency. Other currencies are reported at 1.0.
 USD_RATES = {
-    "USD": Decimal("1"), "EUR": Decimal("1.08"), "GBP": Decimal("1.27"),
-    "CAD": Decimal("0.73"), "AUD": Decimal("0.66"), "CHF": Decimal("1.12"),
-    "JPY": Decimal("0.0067"), "INR": Decimal("0.012"), "BRL": Decimal("0.18"),
+    "USD": Decimal("1"),
+    "EUR": Decimal("1.08"),
+    "GBP": Decimal("1.27"),
+    "CAD": Decimal("0.73"),
+    "AUD": Decimal("0.66"),
+    "CHF": Decimal("1.12"),
+    "JPY": Decimal("0.0067"),
+    "INR": Decimal("0.012"),
+    "BRL": Decimal("0.18"),
 }
 MONEY_PLACES = Decimal("0.000001")
 
 COUNT_METRICS = (
-    "impressions", "clicks", "landingPageClicks", "externalWebsiteConversions",
-    "externalWebsitePostClickConversions", "externalWebsitePostViewConversions", "likes",
-    "shares", "comments", "follows", "reactions", "totalEngagements", "otherEngagements",
-    "companyPageClicks", "actionClicks", "adUnitClicks", "textUrlClicks", "videoViews",
-    "videoStarts", "videoCompletions", "videoFirstQuartileCompletions",
-    "videoMidpointCompletions", "videoThirdQuartileCompletions", "fullScreenPlays",
-    "oneClickLeads", "oneClickLeadFormOpens", "cardImpressions", "cardClicks", "sends", "opens",
+    "impressions",
+    "clicks",
+    "landingPageClicks",
+    "externalWebsiteConversions",
+    "externalWebsitePostClickConversions",
+    "externalWebsitePostViewConversions",
+    "likes",
+    "shares",
+    "comments",
+    "follows",
+    "reactions",
+    "totalEngagements",
+    "otherEngagements",
+    "companyPageClicks",
+    "actionClicks",
+    "adUnitClicks",
+    "textUrlClicks",
+    "videoViews",
+    "videoStarts",
+    "videoCompletions",
+    "videoFirstQuartileCompletions",
+    "videoMidpointCompletions",
+    "videoThirdQuartileCompletions",
+    "fullScreenPlays",
+    "oneClickLeads",
+    "oneClickLeadFormOpens",
+    "cardImpressions",
+    "cardClicks",
+    "sends",
+    "opens",
 )
 MONEY_METRICS = ("costInLocalCurrency", "costInUsd", "conversionValueInLocalCurrency")
 METRICS = frozenset(COUNT_METRICS + MONEY_METRICS)
@@ -169,8 +198,9 @@ def _money(value: Decimal) -> Decimal:
 
 
 @functools.lru_cache(maxsize=500_000)
-def _day_metrics(seed: int, leaf: Leaf, profile: Profile, day: date, restated_hour: int | None,
-                 omit_usd: bool) -> dict[str, Any] | None:
+def _day_metrics(
+    seed: int, leaf: Leaf, profile: Profile, day: date, restated_hour: int | None, omit_usd: bool
+) -> dict[str, Any] | None:
     """Return one entity's metrics for one day, or None when it delivered nothing.
 
     `restated_hour` is the sandbox-clock hour for a day still being restated, else None.
@@ -184,7 +214,8 @@ def _day_metrics(seed: int, leaf: Leaf, profile: Profile, day: date, restated_ho
     if restated_hour is not None:
         # Recent days are restated: each sandbox-clock hour gives them slightly other numbers.
         restate = random.Random(  # noqa: S311
-            f"{seed}:{leaf.kind}:{leaf.id}:{day.toordinal()}:{restated_hour}")
+            f"{seed}:{leaf.kind}:{leaf.id}:{day.toordinal()}:{restated_hour}"
+        )
         volume *= restate.uniform(0.96, 1.02)
     impressions = max(1, int(volume))
     clicks = int(impressions * profile.ctr * rng.uniform(0.85, 1.15))
@@ -242,37 +273,54 @@ def _add(total: dict[str, Any], metrics: dict[str, Any], wanted: Iterable[str]) 
 
 def _group_of(state: SandboxState, campaign: AdEntity) -> int | None:
     urn = str(campaign.fields.get("campaignGroup", ""))
-    suffix = urn[len(GROUP_URN):] if urn.startswith(GROUP_URN) else ""
+    suffix = urn[len(GROUP_URN) :] if urn.startswith(GROUP_URN) else ""
     return int(suffix) if suffix.isdigit() else None
 
 
 def _campaign_of(creative: AdEntity) -> int | None:
     urn = str(creative.fields.get("campaign", ""))
-    suffix = urn[len(CAMPAIGN_URN):] if urn.startswith(CAMPAIGN_URN) else ""
+    suffix = urn[len(CAMPAIGN_URN) :] if urn.startswith(CAMPAIGN_URN) else ""
     return int(suffix) if suffix.isdigit() else None
 
 
-def _leaves(state: SandboxState, settings: AnalyticsSettings, accounts: set[int],
-            creatives: bool) -> list[Leaf]:
+def _leaves(
+    state: SandboxState, settings: AnalyticsSettings, accounts: set[int], creatives: bool
+) -> list[Leaf]:
     """List the delivering campaigns, or creatives (stored and synthetic), of `accounts`."""
     leaves: list[Leaf] = []
-    currency = {account_id: str(state.accounts[account_id].fields["currency"])
-                for account_id in accounts}
+    currency = {
+        account_id: str(state.accounts[account_id].fields["currency"]) for account_id in accounts
+    }
     if not creatives:
         for campaign in sorted(state.campaigns.values(), key=lambda entity: entity.id):
             if campaign.account_id in accounts and campaign.status != "DRAFT":
-                leaves.append(Leaf("campaign", campaign.id, campaign.account_id,
-                                   _group_of(state, campaign), campaign.id,
-                                   currency[campaign.account_id]))
+                leaves.append(
+                    Leaf(
+                        "campaign",
+                        campaign.id,
+                        campaign.account_id,
+                        _group_of(state, campaign),
+                        campaign.id,
+                        currency[campaign.account_id],
+                    )
+                )
         return leaves
     for creative in sorted(state.creatives.values(), key=lambda entity: entity.id):
         if creative.account_id not in accounts or creative.status == "DRAFT":
             continue
         campaign_id = _campaign_of(creative)
-        campaign = state.campaigns.get(campaign_id) if campaign_id is not None else None
-        group = _group_of(state, campaign) if campaign is not None else None
-        leaves.append(Leaf("creative", creative.id, creative.account_id, group, campaign_id,
-                           currency[creative.account_id]))
+        parent = state.campaigns.get(campaign_id) if campaign_id is not None else None
+        group = _group_of(state, parent) if parent is not None else None
+        leaves.append(
+            Leaf(
+                "creative",
+                creative.id,
+                creative.account_id,
+                group,
+                campaign_id,
+                currency[creative.account_id],
+            )
+        )
     for account_id in sorted(accounts):
         count = settings.synthetic_creatives.get(account_id, 0)
         if not count:
@@ -280,11 +328,13 @@ def _leaves(state: SandboxState, settings: AnalyticsSettings, accounts: set[int]
         # Synthetic creatives hang under the account's first campaign, when it has one.
         campaigns = sorted(c.id for c in state.campaigns.values() if c.account_id == account_id)
         campaign_id = campaigns[0] if campaigns else None
-        campaign = state.campaigns.get(campaign_id) if campaign_id is not None else None
-        group = _group_of(state, campaign) if campaign is not None else None
+        parent = state.campaigns.get(campaign_id) if campaign_id is not None else None
+        group = _group_of(state, parent) if parent is not None else None
         base = SYNTHETIC_CREATIVE_BASE + (account_id % 1_000_000) * 10_000
-        leaves.extend(Leaf("creative", base + index, account_id, group, campaign_id,
-                           currency[account_id]) for index in range(count))
+        leaves.extend(
+            Leaf("creative", base + index, account_id, group, campaign_id, currency[account_id])
+            for index in range(count)
+        )
     return leaves
 
 
@@ -312,9 +362,12 @@ def _bucket(day: date, report: Report) -> tuple[date, date]:
 
 
 def _matches(leaf: Leaf, facets: dict[str, set[int]]) -> bool:
-    checks = (("accounts", leaf.account), ("campaignGroups", leaf.group),
-              ("campaigns", leaf.campaign),
-              ("creatives", leaf.id if leaf.kind == "creative" else None))
+    checks = (
+        ("accounts", leaf.account),
+        ("campaignGroups", leaf.group),
+        ("campaigns", leaf.campaign),
+        ("creatives", leaf.id if leaf.kind == "creative" else None),
+    )
     return all(name not in facets or value in facets[name] for name, value in checks)
 
 
@@ -338,8 +391,9 @@ def readable_accounts(state: SandboxState, member: str, report: Report) -> set[i
     return {a for a in reachable if a in state.accounts and (a, member) in state.roles}
 
 
-def generate(state: SandboxState, settings: AnalyticsSettings, member: str,
-             report: Report) -> list[dict[str, Any]]:
+def generate(
+    state: SandboxState, settings: AnalyticsSettings, member: str, report: Report
+) -> list[dict[str, Any]]:
     """Build every non-zero row of a report, ordered by date and then by pivot values."""
     accounts = readable_accounts(state, member, report)
     if not accounts:
@@ -349,8 +403,11 @@ def generate(state: SandboxState, settings: AnalyticsSettings, member: str,
     end = min(report.end, today)
     start = max(report.start, FIRST_DAY)
     finest = max(report.pivots, key=lambda pivot: PIVOT_LEVELS[pivot])
-    leaves = [leaf for leaf in _leaves(state, settings, accounts, finest == "CREATIVE")
-              if _matches(leaf, report.facets)]
+    leaves = [
+        leaf
+        for leaf in _leaves(state, settings, accounts, finest == "CREATIVE")
+        if _matches(leaf, report.facets)
+    ]
     omitted = {currency.upper() for currency in settings.omit_cost_in_usd}
     wanted = [name for name in report.fields if name in METRICS]
     restated_from = today - timedelta(days=RESTATED_DAYS - 1)
@@ -364,8 +421,9 @@ def generate(state: SandboxState, settings: AnalyticsSettings, member: str,
         day = start
         while day <= end:
             restated_hour = clock_hour if day >= restated_from else None
-            metrics = _day_metrics(state.config.seed, leaf, profile, day, restated_hour,
-                                   leaf.currency in omitted)
+            metrics = _day_metrics(
+                state.config.seed, leaf, profile, day, restated_hour, leaf.currency in omitted
+            )
             if metrics is not None:
                 bucket_start, bucket_end = _bucket(day, report)
                 key = (bucket_start, pivot_values)
@@ -385,8 +443,13 @@ def _date_record(day: date) -> dict[str, int]:
     return {"year": day.year, "month": day.month, "day": day.day}
 
 
-def _render(metrics: dict[str, Any], fields: list[str], pivot_values: tuple[str, ...],
-            start: date, end: date) -> dict[str, Any] | None:
+def _render(
+    metrics: dict[str, Any],
+    fields: list[str],
+    pivot_values: tuple[str, ...],
+    start: date,
+    end: date,
+) -> dict[str, Any] | None:
     """Render one element with only the requested fields; None when all its metrics are 0."""
     element: dict[str, Any] = {}
     nonzero = False
@@ -429,8 +492,10 @@ def _parse_pivot(value: Any) -> str:
     if value not in PIVOT_LEVELS:
         # NOTE: LinkedIn has many more pivots (MEMBER_*, COMPANY, ...); the sandbox has no data
         # for them and rejects them, where LinkedIn would answer.
-        raise bad_request(f"Pivot {value} is not supported by the sandbox: use ACCOUNT, "
-                          "CAMPAIGN_GROUP, CAMPAIGN or CREATIVE")
+        raise bad_request(
+            f"Pivot {value} is not supported by the sandbox: use ACCOUNT, "
+            "CAMPAIGN_GROUP, CAMPAIGN or CREATIVE"
+        )
     return value
 
 
@@ -443,22 +508,26 @@ def parse_report(ctx: RestContext, finder: str) -> Report:
     else:
         values = params.value("pivots")
         if not isinstance(values, list) or not values:
-            raise bad_request("The pivots parameter is required for q=statistics: "
-                              "pivots=List(CAMPAIGN,...)")
+            raise bad_request(
+                "The pivots parameter is required for q=statistics: pivots=List(CAMPAIGN,...)"
+            )
         if len(values) > MAX_STATISTICS_PIVOTS:
-            raise bad_request(f"At most {MAX_STATISTICS_PIVOTS} pivots are allowed, "
-                              f"got {len(values)}")
+            raise bad_request(
+                f"At most {MAX_STATISTICS_PIVOTS} pivots are allowed, got {len(values)}"
+            )
         pivots = [_parse_pivot(value) for value in values]
     granularity = params.text("timeGranularity")
     if granularity is None:
         raise bad_request("The timeGranularity parameter is required: DAILY, MONTHLY or ALL")
     if granularity not in GRANULARITIES:
-        raise bad_request(f"Invalid timeGranularity {granularity!r}: expected DAILY, MONTHLY, "
-                          "YEARLY or ALL")
+        raise bad_request(
+            f"Invalid timeGranularity {granularity!r}: expected DAILY, MONTHLY, YEARLY or ALL"
+        )
     date_range = params.value("dateRange")
     if date_range is None:
-        raise bad_request("The dateRange parameter is required: "
-                          "dateRange=(start:(year:2024,month:1,day:1))")
+        raise bad_request(
+            "The dateRange parameter is required: dateRange=(start:(year:2024,month:1,day:1))"
+        )
     if not isinstance(date_range, dict) or "start" not in date_range:
         raise bad_request("Invalid dateRange: expected (start:(...),end:(...)) with a start")
     start = _parse_date(date_range["start"], "dateRange.start")
@@ -475,14 +544,17 @@ def parse_report(ctx: RestContext, finder: str) -> Report:
             raise bad_request(f"Invalid {name}: expected {name}=List(urn:li:{urn_type}:...)")
         facets[name] = {_urn_id(value, urn_type, name) for value in values}
     if not facets:
-        raise bad_request("At least one facet is required: accounts, campaignGroups, campaigns "
-                          "or creatives")
+        raise bad_request(
+            "At least one facet is required: accounts, campaignGroups, campaigns or creatives"
+        )
     fields = ctx.params.projection("fields")
     if fields is None:
         fields = list(DEFAULT_FIELDS)
     if len(fields) > MAX_FIELDS:
-        raise bad_request(f"Too many fields requested: {len(fields)}. At most {MAX_FIELDS} "
-                          "fields, dateRange and pivotValues included, are allowed")
+        raise bad_request(
+            f"Too many fields requested: {len(fields)}. At most {MAX_FIELDS} "
+            "fields, dateRange and pivotValues included, are allowed"
+        )
     unknown = [name for name in fields if name not in METRICS and name not in STRUCTURAL_FIELDS]
     if unknown:
         raise bad_request(f"Unknown analytics fields: {', '.join(unknown)}")
@@ -491,10 +563,13 @@ def parse_report(ctx: RestContext, finder: str) -> Report:
 
 def _urn_id(value: Any, urn_type: str, facet: str) -> int:
     prefix = f"urn:li:{urn_type}:"
-    if not isinstance(value, str) or not value.startswith(prefix) or \
-            not value[len(prefix):].isdigit():
+    if (
+        not isinstance(value, str)
+        or not value.startswith(prefix)
+        or not value[len(prefix) :].isdigit()
+    ):
         raise bad_request(f"Invalid {facet} value {value!r}: expected {prefix}<id>")
-    return int(value[len(prefix):])
+    return int(value[len(prefix) :])
 
 
 def _charge_volume(store: _AnalyticsStore, now: float, values: int) -> None:
@@ -513,14 +588,14 @@ async def get_analytics(ctx: RestContext) -> Response:
     if finder is None:
         raise bad_request("The q parameter is required: q=analytics or q=statistics")
     if finder not in {"analytics", "statistics"}:
-        raise bad_request(f"Unsupported finder q={finder!r} on adAnalytics: use q=analytics or "
-                          "q=statistics")
+        raise bad_request(
+            f"Unsupported finder q={finder!r} on adAnalytics: use q=analytics or q=statistics"
+        )
     report = parse_report(ctx, finder)
     store = _store(ctx.sandbox)
     rows = generate(ctx.state, store.settings, ctx.member, report)[:MAX_ROWS]
     _charge_volume(store, ctx.state.now(), len(rows) * len(report.fields))
-    return json_response({"elements": rows,
-                          "paging": {"count": 10, "start": 0, "links": []}})
+    return json_response({"elements": rows, "paging": {"count": 10, "start": 0, "links": []}})
 
 
 def register(router: RestRouter) -> None:
@@ -567,8 +642,14 @@ async def count_rows(request: Request, body: RowCountRequest) -> dict[str, Any]:
     unknown = [pivot for pivot in body.pivots if pivot not in PIVOT_LEVELS]
     if unknown or body.granularity not in GRANULARITIES:
         raise HTTPException(422, f"Invalid pivots {unknown} or granularity {body.granularity}")
-    report = Report(body.pivots, body.granularity, body.start, body.end,
-                    {"accounts": set(body.accounts)}, ["dateRange", "pivotValues", *body.fields])
+    report = Report(
+        body.pivots,
+        body.granularity,
+        body.start,
+        body.end,
+        {"accounts": set(body.accounts)},
+        ["dateRange", "pivotValues", *body.fields],
+    )
     rows = generate(sandbox.state, _store(sandbox).settings, body.member, report)
     return {"rows": len(rows), "sums": _sums(rows, body.fields)}
 

@@ -37,8 +37,15 @@ from app.sandbox.validation import (
 
 # The group schema spells CANCELLED, but the search criteria spell CANCELED. Both are set by
 # the system only.
-GROUP_STATUSES = ("ACTIVE", "ARCHIVED", "CANCELLED", "DRAFT", "PAUSED", "PENDING_DELETION",
-                  "REMOVED")
+GROUP_STATUSES = (
+    "ACTIVE",
+    "ARCHIVED",
+    "CANCELLED",
+    "DRAFT",
+    "PAUSED",
+    "PENDING_DELETION",
+    "REMOVED",
+)
 GROUP_CREATE_STATUSES = frozenset({"ACTIVE", "PAUSED", "DRAFT"})
 _RUNNING = frozenset({"ACTIVE", "PAUSED", "ARCHIVED", "PENDING_DELETION"})
 GROUP_TRANSITIONS = {
@@ -129,15 +136,24 @@ class CampaignGroups(AdResource):
         body["version"] = {"versionTag": str(entity.version)}
         return body
 
-    def _check_fields(self, ctx: RestContext, account: AdEntity, fields: dict[str, Any],
-                      problems: Problems, previous: AdEntity | None) -> None:
+    def _check_fields(
+        self,
+        ctx: RestContext,
+        account: AdEntity,
+        fields: dict[str, Any],
+        problems: Problems,
+        previous: AdEntity | None,
+    ) -> None:
         """Apply the rules a whole group must meet, on create and after every patch."""
         name = fields.get("name")
         if name is None:
             problems.missing("/name")
         elif len(name) > MAX_NAME_LENGTH:
-            problems.add("INVALID_VALUE_FOR_FIELD", "/name",
-                         f"/name must be at most {MAX_NAME_LENGTH} characters")
+            problems.add(
+                "INVALID_VALUE_FOR_FIELD",
+                "/name",
+                f"/name must be at most {MAX_NAME_LENGTH} characters",
+            )
         if "status" not in fields:
             problems.missing("/status")
         currency = account.fields["currency"]
@@ -147,9 +163,12 @@ class CampaignGroups(AdResource):
             check_money(problems, "/dailyBudget", fields["dailyBudget"], currency)
             strategy = fields.get("budgetOptimization", {}).get("budgetOptimizationStrategy")
             if strategy != "DYNAMIC":
-                problems.add("INVALID_VALUE_FOR_FIELD", "/dailyBudget",
-                             "/dailyBudget is only allowed when "
-                             "budgetOptimization.budgetOptimizationStrategy is DYNAMIC")
+                problems.add(
+                    "INVALID_VALUE_FOR_FIELD",
+                    "/dailyBudget",
+                    "/dailyBudget is only allowed when "
+                    "budgetOptimization.budgetOptimizationStrategy is DYNAMIC",
+                )
         grace_ms = ctx.sandbox.config.schedule_grace_seconds * 1000
         check_schedule(
             problems,
@@ -168,13 +187,19 @@ class CampaignGroups(AdResource):
         if "account" not in body:
             problems.missing("/account")
         elif body["account"] != account_urn:
-            problems.add("INVALID_VALUE_FOR_FIELD", "/account",
-                         f"/account {body['account']} does not match the ad account in the "
-                         f"path ({account_urn})")
+            problems.add(
+                "INVALID_VALUE_FOR_FIELD",
+                "/account",
+                f"/account {body['account']} does not match the ad account in the "
+                f"path ({account_urn})",
+            )
         status = body.get("status")
         if status is not None and status not in GROUP_CREATE_STATUSES:
-            problems.add("INVALID_VALUE_FOR_FIELD", "/status",
-                         f"/status {status} can't be set when creating a campaign group")
+            problems.add(
+                "INVALID_VALUE_FOR_FIELD",
+                "/status",
+                f"/status {status} can't be set when creating a campaign group",
+            )
         self._check_fields(ctx, account, body, problems, previous=None)
         problems.raise_if_any()
         now_ms = ctx.state.now_ms()
@@ -189,22 +214,28 @@ class CampaignGroups(AdResource):
             modified_by=ctx.member,
         )
 
-    def updated_fields(self, ctx: RestContext, account: AdEntity, entity: AdEntity,
-                       patch: dict[str, Any]) -> dict[str, Any]:
-        raise_schema_problems(patch_schema_body(patch), GROUP_SCHEMA, "partial_update",
-                              ctx.version)
+    def updated_fields(
+        self, ctx: RestContext, account: AdEntity, entity: AdEntity, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        raise_schema_problems(patch_schema_body(patch), GROUP_SCHEMA, "partial_update", ctx.version)
         if entity.status in CANCELED_STATUSES:
-            raise coded_error(400, "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS",
-                              f"Campaign group {entity.id} is {entity.status} and can't be "
-                              "updated")
+            raise coded_error(
+                400,
+                "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS",
+                f"Campaign group {entity.id} is {entity.status} and can't be updated",
+            )
         fields = apply_patch(entity.fields, patch)
         problems = Problems()
-        check_status_change(problems, "status", entity.status, fields.get("status", ""),
-                            GROUP_TRANSITIONS)
+        check_status_change(
+            problems, "status", entity.status, fields.get("status", ""), GROUP_TRANSITIONS
+        )
         if fields.get("objectiveType") != entity.fields.get("objectiveType"):
             if "objectiveType" in entity.fields:
-                problems.add("INVALID_VALUE_FOR_FIELD", "/objectiveType",
-                             "/objectiveType can't be changed after it is set")
+                problems.add(
+                    "INVALID_VALUE_FOR_FIELD",
+                    "/objectiveType",
+                    "/objectiveType can't be changed after it is set",
+                )
         self._check_fields(ctx, account, fields, problems, previous=entity)
         problems.raise_if_any()
         return fields
@@ -233,20 +264,25 @@ class CampaignGroups(AdResource):
 
     def delete(self, ctx: RestContext, entity: AdEntity) -> None:
         group_urn = f"{GROUP_URN}{entity.id}"
-        campaign_ids = [c.id for c in ctx.state.campaigns.values()
-                        if c.fields.get("campaignGroup") == group_urn]
+        campaign_ids = [
+            c.id for c in ctx.state.campaigns.values() if c.fields.get("campaignGroup") == group_urn
+        ]
         for campaign_id in campaign_ids:
             campaign_urn = f"urn:li:sponsoredCampaign:{campaign_id}"
-            for creative_id in [c.id for c in ctx.state.creatives.values()
-                                if c.fields.get("campaign") == campaign_urn]:
+            for creative_id in [
+                c.id
+                for c in ctx.state.creatives.values()
+                if c.fields.get("campaign") == campaign_urn
+            ]:
                 del ctx.state.creatives[creative_id]
             del ctx.state.campaigns[campaign_id]
         del ctx.state.groups[entity.id]
 
     async def search(self, ctx: RestContext, account: AdEntity) -> Response:
         if ctx.params.text("q") != "search":
-            raise bad_request(f"Unsupported finder q={ctx.params.text('q')!r} on "
-                              "adCampaignGroups: use q=search")
+            raise bad_request(
+                f"Unsupported finder q={ctx.params.text('q')!r} on adCampaignGroups: use q=search"
+            )
         criteria = search_criteria(ctx, {"id", "status", "name", "test"}, required=False)
         ids = values_criterion(criteria, "id")
         statuses = values_criterion(criteria, "status")
@@ -256,18 +292,23 @@ class CampaignGroups(AdResource):
         test_value = criteria.get("test")
         test = bool_param(test_value if isinstance(test_value, str) else None, "test criterion")
         descending = ctx.params.text("sortOrder") == "DESCENDING"
-        groups = sorted((g for g in ctx.state.groups.values() if g.account_id == account.id),
-                        key=lambda g: g.id, reverse=descending)
+        groups = sorted(
+            (g for g in ctx.state.groups.values() if g.account_id == account.id),
+            key=lambda g: g.id,
+            reverse=descending,
+        )
         account_test = account.fields["test"]
         matches = [
-            g for g in groups
+            g
+            for g in groups
             if (ids is None or f"{GROUP_URN}{g.id}" in ids)
             and (statuses is None or g.status in statuses)
             and (names is None or any(n.lower() in g.fields["name"].lower() for n in names))
             and (test is None or test == account_test)
         ]
-        return json_response(cursor_page(ctx, matches, lambda g: g.id,
-                                         render=lambda g: self.render(ctx, g)))
+        return json_response(
+            cursor_page(ctx, matches, lambda g: g.id, render=lambda g: self.render(ctx, g))
+        )
 
 
 RESOURCE = CampaignGroups()

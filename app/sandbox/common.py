@@ -155,9 +155,15 @@ def sort_descending(ctx: RestContext) -> bool:
     return order == "DESCENDING"
 
 
-def cursor_page(ctx: RestContext, items: Sequence[T], key: Callable[[T], int], *,
-                maximum: int = 1000, default: int = 100,
-                render: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+def cursor_page(
+    ctx: RestContext,
+    items: Sequence[T],
+    key: Callable[[T], int],
+    *,
+    maximum: int = 1000,
+    default: int = 100,
+    render: Callable[[T], dict[str, Any]],
+) -> dict[str, Any]:
     """Return one cursor page of `items` (already sorted) as LinkedIn's search envelope."""
     size = page_size_param(ctx, maximum, default)
     descending = sort_descending(ctx)

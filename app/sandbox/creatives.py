@@ -37,8 +37,15 @@ from app.sandbox.validation import (
     record,
 )
 
-INTENDED_STATUSES = ("ACTIVE", "PAUSED", "DRAFT", "ARCHIVED", "CANCELED", "PENDING_DELETION",
-                     "REMOVED")
+INTENDED_STATUSES = (
+    "ACTIVE",
+    "PAUSED",
+    "DRAFT",
+    "ARCHIVED",
+    "CANCELED",
+    "PENDING_DELETION",
+    "REMOVED",
+)
 CREATE_STATUSES = frozenset({"ACTIVE", "PAUSED", "DRAFT"})
 _RUNNING = frozenset({"ACTIVE", "PAUSED", "ARCHIVED", "PENDING_DELETION"})
 CREATIVE_TRANSITIONS = {
@@ -48,8 +55,19 @@ CREATIVE_TRANSITIONS = {
     "ARCHIVED": _RUNNING,
     "PENDING_DELETION": frozenset({"PENDING_DELETION"}),
 }
-CTA_LABELS = ("APPLY", "DOWNLOAD", "VIEW_QUOTE", "LEARN_MORE", "SIGN_UP", "SUBSCRIBE", "REGISTER",
-              "REQUEST_DEMO", "JOIN", "ATTEND", "UNLOCK_FULL_DOCUMENT")
+CTA_LABELS = (
+    "APPLY",
+    "DOWNLOAD",
+    "VIEW_QUOTE",
+    "LEARN_MORE",
+    "SIGN_UP",
+    "SUBSCRIBE",
+    "REGISTER",
+    "REQUEST_DEMO",
+    "JOIN",
+    "ATTEND",
+    "UNLOCK_FULL_DOCUMENT",
+)
 REFERENCE_TYPES = ("share", "ugcPost", "adInMailContent")
 MEDIA_URN_TYPES = ("image", "video", "document", "digitalmediaAsset")
 REJECT_MARKER = "#sandbox-reject"
@@ -59,7 +77,12 @@ _CREATIVE_KEY = re.compile(r"^urn:li:sponsoredCreative:(\d+)$")
 CREATIVE_SCHEMA = record(
     campaign=Field(STRING, create_only=True),
     content=record(
-        reference=STRING, textAd=ANY, spotlight=ANY, follower=ANY, jobs=ANY, eventAd=ANY,
+        reference=STRING,
+        textAd=ANY,
+        spotlight=ANY,
+        follower=ANY,
+        jobs=ANY,
+        eventAd=ANY,
     ),
     inlineContent=ANY,
     intendedStatus=enum(*INTENDED_STATUSES),
@@ -93,12 +116,15 @@ class Creatives(AdResource):
 
     def key_to_id(self, ctx: RestContext, key: str, raw_key: str) -> int:
         if ":" in raw_key:
-            raise bad_request(f"Invalid creative key {raw_key!r}: URN keys in the path must be "
-                              "percent-encoded (urn%3Ali%3AsponsoredCreative%3A<id>)")
+            raise bad_request(
+                f"Invalid creative key {raw_key!r}: URN keys in the path must be "
+                "percent-encoded (urn%3Ali%3AsponsoredCreative%3A<id>)"
+            )
         match = _CREATIVE_KEY.match(key)
         if not match:
-            raise bad_request(f"Invalid creative key {key!r}: expected "
-                              "urn:li:sponsoredCreative:<id>")
+            raise bad_request(
+                f"Invalid creative key {key!r}: expected urn:li:sponsoredCreative:<id>"
+            )
         return int(match.group(1))
 
     def key_of(self, entity: AdEntity) -> str:
@@ -131,8 +157,9 @@ class Creatives(AdResource):
         media: Media | None = ctx.state.media.get(media_urn) if media_urn else None
         return media
 
-    def hold_reasons(self, ctx: RestContext, entity: AdEntity,
-                     review: dict[str, Any] | None) -> list[str]:
+    def hold_reasons(
+        self, ctx: RestContext, entity: AdEntity, review: dict[str, Any] | None
+    ) -> list[str]:
         reasons: list[str] = []
         if entity.status != "ACTIVE":
             reasons.append("STOPPED")
@@ -189,12 +216,12 @@ class Creatives(AdResource):
         author = post.get("author")
         member = ctx.state.members[ctx.member]
         if not is_urn(author, "organization", "person"):
-            raise creative_error("INVALID_VALUE_FOR_FIELD",
-                                 f"/inlineContent/post/author {author!r} must be an organization "
-                                 "or person URN")
+            raise creative_error(
+                "INVALID_VALUE_FOR_FIELD",
+                f"/inlineContent/post/author {author!r} must be an organization or person URN",
+            )
         if author != ctx.member and author not in member.organizations:
-            raise coded_error(403, "ACCESS_DENIED",
-                              f"Member can't post as {author}", 100)
+            raise coded_error(403, "ACCESS_DENIED", f"Member can't post as {author}", 100)
 
         media_urn = None
         content = post.get("content")
@@ -202,13 +229,15 @@ class Creatives(AdResource):
             media = content.get("media") if isinstance(content, dict) else None
             media_urn = media.get("id") if isinstance(media, dict) else None
             if not is_urn(media_urn, *MEDIA_URN_TYPES):
-                raise creative_error("INVALID_VALUE_FOR_FIELD",
-                                     "/inlineContent/post/content/media/id must be an image, "
-                                     "video or document URN")
+                raise creative_error(
+                    "INVALID_VALUE_FOR_FIELD",
+                    "/inlineContent/post/content/media/id must be an image, video or document URN",
+                )
             if media_urn not in ctx.state.media:
-                raise creative_error("INVALID_VALUE_FOR_FIELD",
-                                     f"/inlineContent/post/content/media/id {media_urn} does not "
-                                     "exist")
+                raise creative_error(
+                    "INVALID_VALUE_FOR_FIELD",
+                    f"/inlineContent/post/content/media/id {media_urn} does not exist",
+                )
 
         prefix = "urn:li:ugcPost:" if media_urn and ":video:" in media_urn else "urn:li:share:"
         urn = f"{prefix}{ctx.state.post_ids.next()}"
@@ -227,37 +256,46 @@ class Creatives(AdResource):
         campaign_id = parse_urn(body["campaign"], "sponsoredCampaign", "campaign")
         campaign = ctx.state.campaigns.get(campaign_id)
         if campaign is None or campaign.account_id != account.id:
-            raise creative_error("INVALID_VALUE_FOR_FIELD",
-                                 f"/campaign {body['campaign']} does not exist in ad account "
-                                 f"{account.id}")
+            raise creative_error(
+                "INVALID_VALUE_FOR_FIELD",
+                f"/campaign {body['campaign']} does not exist in ad account {account.id}",
+            )
 
         if "intendedStatus" not in body:
             raise creative_error("MISSING_FIELD", "/intendedStatus is required but missing")
         status = body["intendedStatus"]
         if status not in CREATE_STATUSES:
-            raise creative_error("INVALID_VALUE_FOR_FIELD",
-                                 f"/intendedStatus {status} can't be set when creating a creative")
+            raise creative_error(
+                "INVALID_VALUE_FOR_FIELD",
+                f"/intendedStatus {status} can't be set when creating a creative",
+            )
         has_content = "content" in body
         has_inline = "inlineContent" in body
         if has_content == has_inline:
-            raise creative_error("MISSING_FIELD",
-                                 "Exactly one of /content and /inlineContent is required")
+            raise creative_error(
+                "MISSING_FIELD", "Exactly one of /content and /inlineContent is required"
+            )
 
         fields = {key: value for key, value in body.items() if key != "inlineContent"}
         if has_inline:
-            fields["content"] = {"reference": self._inline_post(ctx, account,
-                                                                body["inlineContent"])}
+            fields["content"] = {
+                "reference": self._inline_post(ctx, account, body["inlineContent"])
+            }
         else:
             content = body["content"]
             if len(content) != 1:
-                raise creative_error("INVALID_VALUE_FOR_FIELD",
-                                     "/content must hold exactly one of reference, textAd, "
-                                     "spotlight, follower, jobs or eventAd")
+                raise creative_error(
+                    "INVALID_VALUE_FOR_FIELD",
+                    "/content must hold exactly one of reference, textAd, "
+                    "spotlight, follower, jobs or eventAd",
+                )
             reference = content.get("reference")
             if "reference" in content and not is_urn(reference, *REFERENCE_TYPES):
-                raise creative_error("INVALID_VALUE_FOR_FIELD",
-                                     f"/content/reference {reference!r} must be a share, ugcPost "
-                                     "or adInMailContent URN")
+                raise creative_error(
+                    "INVALID_VALUE_FOR_FIELD",
+                    f"/content/reference {reference!r} must be a share, ugcPost "
+                    "or adInMailContent URN",
+                )
 
         now_ms = ctx.state.now_ms()
         entity = AdEntity(
@@ -274,30 +312,44 @@ class Creatives(AdResource):
             entity.review_started_at = ctx.state.now()
         return entity
 
-    def updated_fields(self, ctx: RestContext, account: AdEntity, entity: AdEntity,
-                       patch: dict[str, Any]) -> dict[str, Any]:
+    def updated_fields(
+        self, ctx: RestContext, account: AdEntity, entity: AdEntity, patch: dict[str, Any]
+    ) -> dict[str, Any]:
         set_fields = patch.get("$set", {})
-        raise_schema_problems(set_fields if isinstance(set_fields, dict) else {},
-                              CREATIVE_SCHEMA, "partial_update", ctx.version)
+        raise_schema_problems(
+            set_fields if isinstance(set_fields, dict) else {},
+            CREATIVE_SCHEMA,
+            "partial_update",
+            ctx.version,
+        )
         if entity.status in CANCELED_STATUSES:
-            raise creative_error("ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS",
-                                 "Cannot update a canceled creative")
+            raise creative_error(
+                "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS", "Cannot update a canceled creative"
+            )
         fields = apply_patch(entity.fields, patch)
-        changed = {key for key in set(fields) | set(entity.fields)
-                   if fields.get(key) != entity.fields.get(key)}
+        changed = {
+            key
+            for key in set(fields) | set(entity.fields)
+            if fields.get(key) != entity.fields.get(key)
+        }
         not_updatable = sorted(changed - UPDATABLE_FIELDS)
         if not_updatable:
-            raise creative_error("FIELD_NOT_UPDATABLE",
-                                 f"Field(s) {', '.join(not_updatable)} can't be updated. Only "
-                                 "intendedStatus, name and leadgenCallToAction can")
+            raise creative_error(
+                "FIELD_NOT_UPDATABLE",
+                f"Field(s) {', '.join(not_updatable)} can't be updated. Only "
+                "intendedStatus, name and leadgenCallToAction can",
+            )
         if "leadgenCallToAction" in changed and entity.status != "DRAFT":
-            raise creative_error("FIELD_NOT_UPDATABLE",
-                                 "/leadgenCallToAction can only be changed while the creative is "
-                                 "DRAFT")
+            raise creative_error(
+                "FIELD_NOT_UPDATABLE",
+                "/leadgenCallToAction can only be changed while the creative is DRAFT",
+            )
         before, after = entity.status, fields.get("intendedStatus", "")
         if before != after and after not in CREATIVE_TRANSITIONS.get(before, frozenset()):
-            raise creative_error("STATUS_CHANGE_NOT_ALLOWED",
-                                 f"intendedStatus can't be changed from {before} to {after}")
+            raise creative_error(
+                "STATUS_CHANGE_NOT_ALLOWED",
+                f"intendedStatus can't be changed from {before} to {after}",
+            )
         if before == "DRAFT" and after != "DRAFT" and entity.review_started_at is None:
             entity.review_started_at = ctx.state.now()
         return fields
@@ -306,7 +358,8 @@ class Creatives(AdResource):
         campaign = ctx.state.campaigns.get(_campaign_id(entity.fields["campaign"]))
         media = self.media_of(ctx, entity)
         failed_video = (
-            media is not None and media.kind == "video"
+            media is not None
+            and media.kind == "video"
             and media.status(ctx.state.now(), ctx.sandbox.config.media_processing_seconds)
             == "PROCESSING_FAILED"
         )
@@ -330,14 +383,18 @@ class Creatives(AdResource):
         return JSONResponse(
             {"value": {"creative": urn}},
             status_code=201,
-            headers={"x-restli-id": urn, "x-linkedin-id": urn,
-                     "Location": self.location(account, entity)},
+            headers={
+                "x-restli-id": urn,
+                "x-linkedin-id": urn,
+                "Location": self.location(account, entity),
+            },
         )
 
     async def search(self, ctx: RestContext, account: AdEntity) -> Response:
         if ctx.params.text("q") != "criteria":
-            raise bad_request(f"Unsupported finder q={ctx.params.text('q')!r} on creatives: use "
-                              "q=criteria")
+            raise bad_request(
+                f"Unsupported finder q={ctx.params.text('q')!r} on creatives: use q=criteria"
+            )
         require_method_header(ctx, "FINDER")
         campaigns = self._urn_list(ctx, "campaigns", "sponsoredCampaign")
         creative_ids = self._urn_list(ctx, "creatives", "sponsoredCreative")
@@ -346,18 +403,28 @@ class Creatives(AdResource):
         is_test = bool_param(ctx.params.text("isTestAccount"), "isTestAccount")
         include_total = bool_param(ctx.params.text("isTotalIncluded"), "isTotalIncluded")
         descending = sort_descending(ctx)
-        items = sorted((c for c in ctx.state.creatives.values() if c.account_id == account.id),
-                       key=lambda c: c.id, reverse=descending)
+        items = sorted(
+            (c for c in ctx.state.creatives.values() if c.account_id == account.id),
+            key=lambda c: c.id,
+            reverse=descending,
+        )
         matches = [
-            c for c in items
+            c
+            for c in items
             if (campaigns is None or c.fields["campaign"] in campaigns)
             and (creative_ids is None or self.key_of(c) in creative_ids)
             and (references is None or c.fields.get("content", {}).get("reference") in references)
             and (statuses is None or c.status in statuses)
             and (is_test is None or is_test == account.fields["test"])
         ]
-        page = cursor_page(ctx, matches, lambda c: c.id, maximum=100, default=100,
-                           render=lambda c: self.render(ctx, c))
+        page = cursor_page(
+            ctx,
+            matches,
+            lambda c: c.id,
+            maximum=100,
+            default=100,
+            render=lambda c: self.render(ctx, c),
+        )
         if include_total:
             page["metadata"]["totalResultCount"] = len(matches)
         return json_response(page)
@@ -374,13 +441,15 @@ class Creatives(AdResource):
         values = self._text_list(ctx, name)
         for value in values or []:
             if not is_urn(value, *([urn_type] if urn_type else [])):
-                raise bad_request(f"Invalid {name} value {value!r}: expected a URN"
-                                  + (f" urn:li:{urn_type}:<id>" if urn_type else ""))
+                raise bad_request(
+                    f"Invalid {name} value {value!r}: expected a URN"
+                    + (f" urn:li:{urn_type}:<id>" if urn_type else "")
+                )
         return values
 
 
 def _campaign_id(urn: str) -> int:
-    suffix = urn[len(CAMPAIGN_URN):]
+    suffix = urn[len(CAMPAIGN_URN) :]
     return int(suffix) if suffix.isdigit() else -1
 
 

@@ -62,8 +62,9 @@ class AdResource:
         """Validate a create body and return the entity, not yet stored."""
         raise NotImplementedError
 
-    def updated_fields(self, ctx: RestContext, account: AdEntity, entity: AdEntity,
-                       patch: dict[str, Any]) -> dict[str, Any]:
+    def updated_fields(
+        self, ctx: RestContext, account: AdEntity, entity: AdEntity, patch: dict[str, Any]
+    ) -> dict[str, Any]:
         """Validate a patch and return the complete new field set."""
         raise NotImplementedError
 
@@ -88,8 +89,9 @@ class AdResource:
         entity_id = self.key_to_id(ctx, key, raw_key)
         entity = self.store(ctx).get(entity_id)
         if entity is None or entity.account_id != account.id:
-            raise not_found(f"{self.label.capitalize()} {key} does not exist in ad account "
-                            f"{account.id}")
+            raise not_found(
+                f"{self.label.capitalize()} {key} does not exist in ad account {account.id}"
+            )
         return entity
 
     def location(self, account: AdEntity, entity: AdEntity) -> str:
@@ -100,8 +102,9 @@ class AdResource:
         self.store(ctx)[entity.id] = entity
         return entity
 
-    def update_one(self, ctx: RestContext, account: AdEntity, entity: AdEntity,
-                   body: dict[str, Any]) -> None:
+    def update_one(
+        self, ctx: RestContext, account: AdEntity, entity: AdEntity, body: dict[str, Any]
+    ) -> None:
         patch = parse_patch(body)
         fields = self.updated_fields(ctx, account, entity, patch)
         before = entity.fields
@@ -113,8 +116,9 @@ class AdResource:
 
     async def get_collection(self, ctx: RestContext) -> Response:
         if "q" in ctx.params:
-            account = load_account(ctx, ctx.path_params["account"],
-                                   f"FINDER-{ctx.params.text('q')}", write=False)
+            account = load_account(
+                ctx, ctx.path_params["account"], f"FINDER-{ctx.params.text('q')}", write=False
+            )
             return await self.search(ctx, account)
         if "ids" in ctx.params:
             account = load_account(ctx, ctx.path_params["account"], "BATCH_GET", write=False)
@@ -135,8 +139,9 @@ class AdResource:
         if ctx.restli_method == "BATCH_PARTIAL_UPDATE" or "ids" in ctx.params:
             require_method_header(ctx, "BATCH_PARTIAL_UPDATE")
             return await self._batch_update(ctx)
-        account = load_account(ctx, ctx.path_params["account"],
-                               f"ACTION-{action}" if action else "CREATE", write=True)
+        account = load_account(
+            ctx, ctx.path_params["account"], f"ACTION-{action}" if action else "CREATE", write=True
+        )
         reject_if_account_closed(account)
         if action is not None:
             return await self.action(ctx, account, action)

@@ -144,8 +144,10 @@ class SandboxMiddleware:
         if scope["path"].startswith(("/mediaUpload", "/dms-uploads")):
             return False
         content_type = (_header(scope, "content-type") or "").lower()
-        return "json" in content_type or "form-urlencoded" in content_type or (
-            "multipart/mixed" in content_type
+        return (
+            "json" in content_type
+            or "form-urlencoded" in content_type
+            or ("multipart/mixed" in content_type)
         )
 
     def _log_entry(self, scope: Scope) -> dict[str, Any]:
@@ -185,8 +187,14 @@ class SandboxMiddleware:
         except (json.JSONDecodeError, UnicodeDecodeError):
             entry["body"] = None
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send,
-                      tracing: list[tuple[bytes, bytes]], entry: dict[str, Any]) -> None:
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        tracing: list[tuple[bytes, bytes]],
+        entry: dict[str, Any],
+    ) -> None:
         method = scope["method"].upper()
         override = _header(scope, "x-http-method-override")
         decision = self.sandbox.faults.decide(method, override, entry["path"])
@@ -194,8 +202,12 @@ class SandboxMiddleware:
             await asyncio.sleep(decision.latency_ms / 1000)
         action = decision.action
         if action is not None:
-            logger.info("sandbox fault fires on %s %s: %s", method, entry["path"],
-                        action.model_dump(exclude_none=True, exclude={"match"}))
+            logger.info(
+                "sandbox fault fires on %s %s: %s",
+                method,
+                entry["path"],
+                action.model_dump(exclude_none=True, exclude={"match"}),
+            )
             if action.drop is not None and action.drop.when == "before_commit":
                 await self._drop(scope, send, entry, 200, action.drop)
                 return
@@ -212,8 +224,9 @@ class SandboxMiddleware:
             elif action.revoke_token:
                 self._revoke_bearer(scope)
             if error is not None:
-                extra = [(key.lower().encode(), value.encode())
-                         for key, value in action.headers.items()]
+                extra = [
+                    (key.lower().encode(), value.encode()) for key, value in action.headers.items()
+                ]
                 await _send_error(send, error, extra)
                 return
         if scope["path"].startswith(GATEWAY_PREFIXES):
@@ -255,8 +268,9 @@ class SandboxMiddleware:
             return restli_error(411, "Length Required")
         return None
 
-    async def _untunnel(self, scope: Scope, receive: Receive,
-                        override: str) -> tuple[Scope, Receive] | ApiError:
+    async def _untunnel(
+        self, scope: Scope, receive: Receive, override: str
+    ) -> tuple[Scope, Receive] | ApiError:
         """Turn a tunnelled POST back into the request it carries."""
         body = bytearray()
         while True:
@@ -284,7 +298,8 @@ class SandboxMiddleware:
         original = scope.get("query_string", b"").decode("latin-1")
         combined = "&".join(part for part in (original, query) if part)
         headers = [
-            (key, value) for key, value in scope["headers"]
+            (key, value)
+            for key, value in scope["headers"]
             if key.lower() not in {b"content-type", b"content-length", b"x-http-method-override"}
         ]
         if inner_body:
@@ -307,8 +322,9 @@ class SandboxMiddleware:
 
         return new_scope, replay
 
-    async def _run_then_drop(self, scope: Scope, receive: Receive, send: Send,
-                             entry: dict[str, Any], drop: Drop) -> None:
+    async def _run_then_drop(
+        self, scope: Scope, receive: Receive, send: Send, entry: dict[str, Any], drop: Drop
+    ) -> None:
         """Perform the request fully, then break the connection instead of sending the response."""
         status = 200
 
@@ -320,12 +336,17 @@ class SandboxMiddleware:
         await self.app(scope, receive, swallow)
         await self._drop(scope, send, entry, status, drop)
 
-    async def _drop(self, scope: Scope, send: Send, entry: dict[str, Any], status: int,
-                    drop: Drop) -> None:
+    async def _drop(
+        self, scope: Scope, send: Send, entry: dict[str, Any], status: int, drop: Drop
+    ) -> None:
         entry["dropped"] = True
         entry["status"] = status
-        logger.info("sandbox fault: dropping the connection of %s %s (%s)", scope["method"],
-                    entry["path"], drop.mode)
+        logger.info(
+            "sandbox fault: dropping the connection of %s %s (%s)",
+            scope["method"],
+            entry["path"],
+            drop.mode,
+        )
         if drop.mode == "hang":
             await asyncio.sleep(drop.hang_seconds)
         await send(

@@ -96,32 +96,43 @@ def _validate_authorization(sandbox: Sandbox, params: dict[str, str]) -> Respons
     state = params.get("state", "")
     if params.get("response_type") != "code":
         return RedirectResponse(
-            _with_query(redirect_uri, {
-                "error": "unsupported_response_type",
-                "error_description": "response_type must be code",
-                "state": state,
-            }),
+            _with_query(
+                redirect_uri,
+                {
+                    "error": "unsupported_response_type",
+                    "error_description": "response_type must be code",
+                    "state": state,
+                },
+            ),
             status_code=302,
         )
 
     scopes = _parse_scopes(params.get("scope", ""))
     if not scopes:
         return RedirectResponse(
-            _with_query(redirect_uri, {
-                "error": "invalid_request",
-                "error_description": 'A required parameter "scope" is missing',
-                "state": state,
-            }),
+            _with_query(
+                redirect_uri,
+                {
+                    "error": "invalid_request",
+                    "error_description": 'A required parameter "scope" is missing',
+                    "state": state,
+                },
+            ),
             status_code=302,
         )
     for scope in scopes:
         if scope not in config.app_scopes:
             return RedirectResponse(
-                _with_query(redirect_uri, {
-                    "error": "unauthorized_scope_error",
-                    "error_description": f'Scope "{scope}" is not authorized for your application',
-                    "state": state,
-                }),
+                _with_query(
+                    redirect_uri,
+                    {
+                        "error": "unauthorized_scope_error",
+                        "error_description": (
+                            f'Scope "{scope}" is not authorized for your application'
+                        ),
+                        "state": state,
+                    },
+                ),
                 status_code=302,
             )
     return scopes
@@ -140,7 +151,7 @@ def _consent_page(sandbox: Sandbox, params: dict[str, str], scopes: list[str]) -
     members = list(sandbox.state.members.values())
     choices = "".join(
         f'<label><input type="radio" name="member" value="{escape(member.urn)}"'
-        f'{" checked" if index == 0 else ""}> {escape(member.first_name)} '
+        f"{' checked' if index == 0 else ''}> {escape(member.first_name)} "
         f"{escape(member.last_name)} (<code>{escape(member.urn)}</code>)</label><br>"
         for index, member in enumerate(members)
     )
@@ -183,11 +194,14 @@ async def authorization_decision(request: Request) -> Response:
     redirect_uri = params["redirect_uri"]
     state = params.get("state", "")
     if params.get("decision") != "approve":
-        target = _with_query(redirect_uri, {
-            "error": "user_cancelled_authorize",
-            "error_description": "The user cancelled the authorization",
-            "state": state,
-        })
+        target = _with_query(
+            redirect_uri,
+            {
+                "error": "user_cancelled_authorize",
+                "error_description": "The user cancelled the authorization",
+                "state": state,
+            },
+        )
         return RedirectResponse(target, status_code=302)
     members = sandbox.state.members
     member = params.get("member") or next(iter(members))
@@ -202,12 +216,14 @@ async def authorization_decision(request: Request) -> Response:
         created_at=sandbox.state.now(),
     )
     sandbox.state.codes[code.value] = code
-    return RedirectResponse(_with_query(redirect_uri, {"code": code.value, "state": state}),
-                            status_code=302)
+    return RedirectResponse(
+        _with_query(redirect_uri, {"code": code.value, "state": state}), status_code=302
+    )
 
 
-def issue_grant(sandbox: Sandbox, member: str, scopes: tuple[str, ...],
-                access_lifetime: int | None = None) -> dict[str, Any]:
+def issue_grant(
+    sandbox: Sandbox, member: str, scopes: tuple[str, ...], access_lifetime: int | None = None
+) -> dict[str, Any]:
     """Create an access token (and refresh token when enabled) and return the token response.
 
     A grant with a different scope set revokes the member's earlier access tokens for the app,
@@ -217,8 +233,12 @@ def issue_grant(sandbox: Sandbox, member: str, scopes: tuple[str, ...],
     config = sandbox.config
     now = state.now()
     for token in state.tokens.values():
-        if (token.member == member and token.client_id == config.client_id
-                and token.kind == "access" and set(token.scopes) != set(scopes)):
+        if (
+            token.member == member
+            and token.client_id == config.client_id
+            and token.kind == "access"
+            and set(token.scopes) != set(scopes)
+        ):
             token.revoked = True
     grant_id = state.next_grant_id()
     access = Token(
@@ -260,8 +280,9 @@ def _check_client(sandbox: Sandbox, form: dict[str, str]) -> JSONResponse | None
     for name in ("client_id", "client_secret"):
         if not form.get(name):
             return missing_parameter(name)
-    if (form["client_id"] != sandbox.config.client_id
-            or not secrets.compare_digest(form["client_secret"], sandbox.config.client_secret)):
+    if form["client_id"] != sandbox.config.client_id or not secrets.compare_digest(
+        form["client_secret"], sandbox.config.client_secret
+    ):
         return token_error(401, "invalid_client", "Client authentication failed")
     return None
 
@@ -275,8 +296,9 @@ def _exchange_code(sandbox: Sandbox, form: dict[str, str]) -> JSONResponse:
         return client_error
     code = sandbox.state.codes.get(form["code"])
     if code is None:
-        return token_error(401, "invalid_request",
-                           "Unable to retrieve access token: authorization code not found")
+        return token_error(
+            401, "invalid_request", "Unable to retrieve access token: authorization code not found"
+        )
     now = sandbox.state.now()
     expired = now > code.created_at + sandbox.config.authorization_code_lifetime_seconds
     if code.used or expired or code.redirect_uri != form["redirect_uri"]:
@@ -295,8 +317,12 @@ def _refresh(sandbox: Sandbox, form: dict[str, str]) -> JSONResponse:
     state = sandbox.state
     refresh = state.tokens.get(form["refresh_token"])
     now = state.now()
-    if (refresh is None or refresh.kind != "refresh" or refresh.state(now) != "active"
-            or not sandbox.config.programmatic_refresh):
+    if (
+        refresh is None
+        or refresh.kind != "refresh"
+        or refresh.state(now) != "active"
+        or not sandbox.config.programmatic_refresh
+    ):
         return token_error(400, "invalid_grant", REFRESH_INVALID_DESCRIPTION)
     access = Token(
         value=new_token_value(),
@@ -336,10 +362,12 @@ async def access_token(request: Request) -> Response:
         client_error = _check_client(sandbox, form)
         if client_error is not None:
             return client_error
-        return token_error(401, "access_denied",
-                           "This application is not allowed to create application tokens")
-    return token_error(400, "unsupported_grant_type",
-                       f"The grant_type {grant_type!r} is not supported")
+        return token_error(
+            401, "access_denied", "This application is not allowed to create application tokens"
+        )
+    return token_error(
+        400, "unsupported_grant_type", f"The grant_type {grant_type!r} is not supported"
+    )
 
 
 @router.post("/introspectToken")

@@ -305,8 +305,14 @@ async def dispatch(request: Request, router: RestRouter, prefix: str, versioned:
 
 def _log_rejection(request: Request, error: ApiError) -> None:
     code = error.body.get("code") or error.body.get("serviceErrorCode") or ""
-    logger.info("sandbox rejected %s %s with %d %s: %s", request.method, request.url.path,
-                error.status, code, error.body.get("message", ""))
+    logger.info(
+        "sandbox rejected %s %s with %d %s: %s",
+        request.method,
+        request.url.path,
+        error.status,
+        code,
+        error.body.get("message", ""),
+    )
 
 
 def json_response(data: Any, status: int = 200) -> JSONResponse:

@@ -20,9 +20,7 @@ def run(host: str, port: int, config: SandboxConfig | None = None) -> None:
     # The same variable as the service's, so one setting quiets both in the demo.
     level = os.environ.get("LINKEDIN_ADS_LOG_LEVEL", "INFO").upper()
     if not logger.handlers and not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logger.info(
         "LinkedIn sandbox listening on http://%s:%d (OAuth client_id %s)",
         host,

@@ -66,6 +66,7 @@ def _secret(sandbox: Sandbox) -> str:
 
 # File-type checks on the first bytes of an upload.
 
+
 def _image_pixels(head: bytes) -> int | None:
     """Return width x height from a PNG, GIF or JPEG header, or None when not found."""
     if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
@@ -93,8 +94,11 @@ def _failure_reason(kind: str, head: bytes, size: int) -> str | None:
     if size == 0:
         return "The uploaded file is empty"
     if kind == "image":
-        is_image = (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")
-                    or head[:6] in {b"GIF87a", b"GIF89a"})
+        is_image = (
+            head.startswith(b"\x89PNG\r\n\x1a\n")
+            or head.startswith(b"\xff\xd8\xff")
+            or head[:6] in {b"GIF87a", b"GIF89a"}
+        )
         if not is_image:
             return "The uploaded file is not a PNG, JPEG or GIF image"
         if size > MAX_IMAGE_BYTES:
@@ -108,8 +112,11 @@ def _failure_reason(kind: str, head: bytes, size: int) -> str | None:
             return "The uploaded file is not an MP4 video"
         return None
     if kind == "document":
-        is_document = (head.startswith(b"%PDF-") or head.startswith(b"PK\x03\x04")
-                       or head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"))
+        is_document = (
+            head.startswith(b"%PDF-")
+            or head.startswith(b"PK\x03\x04")
+            or head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+        )
         if not is_document:
             return "The uploaded file is not a PDF, PPT, PPTX, DOC or DOCX document"
         return None
@@ -117,6 +124,7 @@ def _failure_reason(kind: str, head: bytes, size: int) -> str | None:
 
 
 # Owner checks and lookups.
+
 
 def _check_owner(ctx: RestContext, owner: Any, path: str) -> str:
     if not isinstance(owner, str) or not owner.strip():
@@ -127,8 +135,9 @@ def _check_owner(ctx: RestContext, owner: Any, path: str) -> str:
             100,
         )
     if not is_urn(owner, "organization", "person"):
-        raise restli_error(400, f"Invalid {path} {owner!r}: expected an organization or person URN",
-                           100)
+        raise restli_error(
+            400, f"Invalid {path} {owner!r}: expected an organization or person URN", 100
+        )
     member = ctx.state.members[ctx.member]
     if owner != ctx.member and owner not in member.organizations:
         raise ctx.denied("ACTION-upload")
@@ -168,7 +177,7 @@ def _media_library(ctx: RestContext, request: dict[str, Any]) -> dict[str, Any] 
     account = metadata.get("associatedAccount")
     if account is not None:
         text = str(account)
-        account_id = text[len(ACCOUNT_URN):] if text.startswith(ACCOUNT_URN) else ""
+        account_id = text[len(ACCOUNT_URN) :] if text.startswith(ACCOUNT_URN) else ""
         if not account_id.isdigit() or int(account_id) not in ctx.state.accounts:
             raise bad_request(f"Invalid mediaLibraryMetadata.associatedAccount {account!r}")
         if (int(account_id), ctx.member) not in ctx.state.roles:
@@ -179,11 +188,12 @@ def _media_library(ctx: RestContext, request: dict[str, Any]) -> dict[str, Any] 
 def _initialize_request(body: dict[str, Any]) -> dict[str, Any]:
     request = body.get("initializeUploadRequest")
     if not isinstance(request, dict):
-        raise bad_request("The body must be {\"initializeUploadRequest\": {...}}")
+        raise bad_request('The body must be {"initializeUploadRequest": {...}}')
     return request
 
 
 # Legacy Vector Assets API.
+
 
 async def post_assets(ctx: RestContext) -> Response:
     action = ctx.params.text("action")
@@ -192,7 +202,7 @@ async def post_assets(ctx: RestContext) -> Response:
     body = await ctx.json_body()
     request = body.get("registerUploadRequest")
     if not isinstance(request, dict):
-        raise bad_request("The body must be {\"registerUploadRequest\": {...}}")
+        raise bad_request('The body must be {"registerUploadRequest": {...}}')
 
     owner = _check_owner(ctx, request.get("owner"), "/registerUploadRequest/owner")
     recipes = request.get("recipes")
@@ -263,8 +273,10 @@ async def get_asset(ctx: RestContext) -> Response:
 
 # Images and documents: one PUT with Authorization.
 
-def _new_single_upload(ctx: RestContext, kind: str, urn_prefix: str, id_prefix: str,
-                       request: dict[str, Any]) -> tuple[Media, str]:
+
+def _new_single_upload(
+    ctx: RestContext, kind: str, urn_prefix: str, id_prefix: str, request: dict[str, Any]
+) -> tuple[Media, str]:
     owner = _check_owner(ctx, request.get("owner"), "/initializeUploadRequest/owner")
     sandbox = ctx.sandbox
     urn = f"{urn_prefix}{_random_id(sandbox, id_prefix, 12)}"
@@ -297,8 +309,7 @@ async def post_documents(ctx: RestContext) -> Response:
     if ctx.params.text("action") != "initializeUpload":
         raise bad_request("Unsupported action on documents: use action=initializeUpload")
     request = _initialize_request(await ctx.json_body())
-    media, upload_url = _new_single_upload(ctx, "document", "urn:li:document:", "D5F10AQ",
-                                           request)
+    media, upload_url = _new_single_upload(ctx, "document", "urn:li:document:", "D5F10AQ", request)
     expires = ctx.state.now_ms() + UPLOAD_URL_LIFETIME_MS
     return json_response(
         {"value": {"uploadUrlExpiresAt": expires, "uploadUrl": upload_url, "document": media.urn}}
@@ -329,6 +340,7 @@ async def get_video(ctx: RestContext) -> Response:
 
 # Videos: multipart upload through pre-signed part URLs, then finalizeUpload.
 
+
 async def post_videos(ctx: RestContext) -> Response:
     action = ctx.params.text("action")
     if action == "initializeUpload":
@@ -345,8 +357,10 @@ async def _initialize_video(ctx: RestContext) -> Response:
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         raise bad_request("/initializeUploadRequest/fileSizeBytes must be a positive integer")
     if size > MAX_VIDEO_BYTES:
-        raise bad_request(f"/initializeUploadRequest/fileSizeBytes {size} is over the maximum "
-                          f"of {MAX_VIDEO_BYTES} bytes")
+        raise bad_request(
+            f"/initializeUploadRequest/fileSizeBytes {size} is over the maximum "
+            f"of {MAX_VIDEO_BYTES} bytes"
+        )
 
     sandbox = ctx.sandbox
     urn = f"urn:li:video:{_random_id(sandbox, 'C5F10AQ', 12)}"
@@ -394,15 +408,17 @@ async def _finalize_video(ctx: RestContext) -> Response:
     body = await ctx.json_body()
     request = body.get("finalizeUploadRequest")
     if not isinstance(request, dict):
-        raise bad_request("The body must be {\"finalizeUploadRequest\": {...}}")
+        raise bad_request('The body must be {"finalizeUploadRequest": {...}}')
     urn = request.get("video")
     media = ctx.state.media.get(urn) if isinstance(urn, str) else None
     if media is None or media.kind != "video":
         raise not_found(f"Video {urn!r} does not exist")
     _check_media_access(ctx, media)
     if request.get("uploadToken", None) != "":
-        raise bad_request("/finalizeUploadRequest/uploadToken must be the uploadToken returned "
-                          "by initializeUpload")
+        raise bad_request(
+            "/finalizeUploadRequest/uploadToken must be the uploadToken returned "
+            "by initializeUpload"
+        )
     part_ids = request.get("uploadedPartIds")
     if not isinstance(part_ids, list):
         raise bad_request("/finalizeUploadRequest/uploadedPartIds must be a list of ETags")
@@ -411,8 +427,10 @@ async def _finalize_video(ctx: RestContext) -> Response:
         raise bad_request(f"Parts {missing} of {urn} have not been uploaded")
     expected = [part.etag for part in media.parts]
     if part_ids != expected:
-        raise bad_request("/finalizeUploadRequest/uploadedPartIds must list the ETag of every "
-                          "uploaded part in the order of the upload instructions")
+        raise bad_request(
+            "/finalizeUploadRequest/uploadedPartIds must list the ETag of every "
+            "uploaded part in the order of the upload instructions"
+        )
     if media.processing_started_at is None:
         media.failure_reason = _failure_reason("video", media.head, media.received_bytes)
         media.processing_started_at = ctx.state.now()
@@ -420,6 +438,7 @@ async def _finalize_video(ctx: RestContext) -> Response:
 
 
 # Upload URLs served by the sandbox (not under /rest, no version header).
+
 
 async def _stream_body(request: Request, limit: int, digest: Any = None) -> tuple[int, bytes]:
     """Read the body chunk by chunk and return (size, first bytes), counting past `limit`."""
@@ -460,8 +479,9 @@ async def _single_upload(request: Request, media: Media, kind: str, limit: int) 
     return Response(status_code=201)
 
 
-@upload_router.api_route("/mediaUpload/{asset_id}/{secret}", methods=["PUT", "POST"],
-                         include_in_schema=False)
+@upload_router.api_route(
+    "/mediaUpload/{asset_id}/{secret}", methods=["PUT", "POST"], include_in_schema=False
+)
 async def upload_legacy(request: Request, asset_id: str, secret: str) -> Response:
     sandbox = get_sandbox(request)
     media = sandbox.state.media.get(f"urn:li:digitalmediaAsset:{asset_id}")
@@ -513,9 +533,13 @@ async def upload_video_part(request: Request, secret: str, index: int, sig: str 
     digest = hashlib.md5(usedforsecurity=False)
     size, head = await _stream_body(request, expected, digest)
     if size != expected:
-        return error_response(restli_error(
-            400, f"Part {index} must be exactly {expected} bytes (bytes {part.first_byte}-"
-            f"{part.last_byte}), but received {size}"))
+        return error_response(
+            restli_error(
+                400,
+                f"Part {index} must be exactly {expected} bytes (bytes {part.first_byte}-"
+                f"{part.last_byte}), but received {size}",
+            )
+        )
     if index == 0:
         media.head = head
     part.etag = f"/ambry-video/signedId/{media.urn.rsplit(':', 1)[1]}-{index}-{digest.hexdigest()}"

@@ -61,8 +61,14 @@ RUN_SCHEDULE = record(start=LONG, end=LONG)
 _COERCE_NAMES = {"string": "String", "long": "Long", "boolean": "Boolean"}
 
 
-def _check(value: Any, spec: Spec, path: str, problems: list[tuple[str, str]], mode: str,
-           version: str | None) -> None:
+def _check(
+    value: Any,
+    spec: Spec,
+    path: str,
+    problems: list[tuple[str, str]],
+    mode: str,
+    version: str | None,
+) -> None:
     kind = spec.kind
     if kind == "any":
         return
@@ -100,8 +106,14 @@ def _check(value: Any, spec: Spec, path: str, problems: list[tuple[str, str]], m
             _check(item, spec.items, f"{path}/{index}", problems, mode, version)
 
 
-def check_record(value: dict[str, Any], spec: Spec, path: str, problems: list[tuple[str, str]],
-                 mode: str, version: str | None) -> None:
+def check_record(
+    value: dict[str, Any],
+    spec: Spec,
+    path: str,
+    problems: list[tuple[str, str]],
+    mode: str,
+    version: str | None,
+) -> None:
     """Check the keys of a record; `mode` is `create` or `partial_update`."""
     assert spec.fields is not None
     for key, item in value.items():
@@ -171,11 +183,13 @@ def apply_patch(target: dict[str, Any], patch: dict[str, Any], path: str = "") -
                 result.pop(name, None)
         elif isinstance(value, dict):
             current = result.get(key)
-            result[key] = apply_patch(current if isinstance(current, dict) else {}, value,
-                                      f"{path}/{key}")
+            result[key] = apply_patch(
+                current if isinstance(current, dict) else {}, value, f"{path}/{key}"
+            )
         else:
-            raise ApiError(400, {"message": f"Invalid patch operation at {path}/{key}",
-                                 "status": 400})
+            raise ApiError(
+                400, {"message": f"Invalid patch operation at {path}/{key}", "status": 400}
+            )
     return result
 
 
@@ -203,8 +217,14 @@ def decimal_amount(text: Any) -> Decimal | None:
     return value
 
 
-def check_money(problems: Problems, path: str, money: Any, currency: str,
-                minimum: Decimal | None = None, allow_zero: bool = False) -> None:
+def check_money(
+    problems: Problems,
+    path: str,
+    money: Any,
+    currency: str,
+    minimum: Decimal | None = None,
+    allow_zero: bool = False,
+) -> None:
     """Check a `{"amount","currencyCode"}` value against the account currency and a minimum."""
     if not isinstance(money, dict):
         return
@@ -216,26 +236,43 @@ def check_money(problems: Problems, path: str, money: Any, currency: str,
         return
     amount = decimal_amount(money["amount"])
     if amount is None:
-        problems.add("INVALID_VALUE_FOR_FIELD", f"{path}/amount",
-                     f"{path}/amount {json_literal(money['amount'])} is not a valid decimal amount")
+        problems.add(
+            "INVALID_VALUE_FOR_FIELD",
+            f"{path}/amount",
+            f"{path}/amount {json_literal(money['amount'])} is not a valid decimal amount",
+        )
         return
     if money["currencyCode"] != currency:
-        problems.add("CURRENCY_MISMATCH", f"{path}/currencyCode",
-                     f"{path}/currencyCode {money['currencyCode']} does not match the account "
-                     f"currency {currency}")
+        problems.add(
+            "CURRENCY_MISMATCH",
+            f"{path}/currencyCode",
+            f"{path}/currencyCode {money['currencyCode']} does not match the account "
+            f"currency {currency}",
+        )
         return
     if amount < 0 or (amount == 0 and not allow_zero):
-        problems.add("FIELD_VALUE_TOO_LOW", f"{path}/amount",
-                     f"{path}/amount must be greater than 0")
+        problems.add(
+            "FIELD_VALUE_TOO_LOW", f"{path}/amount", f"{path}/amount must be greater than 0"
+        )
         return
     if minimum is not None and amount < minimum and not (allow_zero and amount == 0):
-        problems.add("FIELD_VALUE_TOO_LOW", f"{path}/amount",
-                     f"{path}/amount {money['amount']} is below the minimum of {minimum} "
-                     f"{currency}")
+        problems.add(
+            "FIELD_VALUE_TOO_LOW",
+            f"{path}/amount",
+            f"{path}/amount {money['amount']} is below the minimum of {minimum} {currency}",
+        )
 
 
-def check_schedule(problems: Problems, schedule: Any, *, now_ms: int, grace_ms: int,
-                   previous: dict[str, Any] | None, is_draft: bool, required_end: bool) -> None:
+def check_schedule(
+    problems: Problems,
+    schedule: Any,
+    *,
+    now_ms: int,
+    grace_ms: int,
+    previous: dict[str, Any] | None,
+    is_draft: bool,
+    required_end: bool,
+) -> None:
     """Check runSchedule: start present and not in the past, end after start.
 
     `previous` is the stored schedule on an update. A start that has already passed may not
@@ -251,28 +288,49 @@ def check_schedule(problems: Problems, schedule: Any, *, now_ms: int, grace_ms: 
     earliest = now_ms - grace_ms
     if previous is not None and not start_changed:
         if is_draft and start < earliest:
-            problems.add("DATE_TOO_EARLY", "/runSchedule/start",
-                         f"/runSchedule/start {start} is in the past: set a new start time")
+            problems.add(
+                "DATE_TOO_EARLY",
+                "/runSchedule/start",
+                f"/runSchedule/start {start} is in the past: set a new start time",
+            )
     elif previous is not None and not is_draft and previous.get("start", 0) < earliest:
-        problems.add("DATE_IMMUTABLE_WHEN_PASSED", "/runSchedule/start",
-                     "/runSchedule/start can't be changed after the start date has passed")
+        problems.add(
+            "DATE_IMMUTABLE_WHEN_PASSED",
+            "/runSchedule/start",
+            "/runSchedule/start can't be changed after the start date has passed",
+        )
     elif start < earliest:
-        problems.add("DATE_TOO_EARLY", "/runSchedule/start",
-                     f"/runSchedule/start {start} is in the past")
+        problems.add(
+            "DATE_TOO_EARLY", "/runSchedule/start", f"/runSchedule/start {start} is in the past"
+        )
     if end is None:
         if required_end:
-            problems.add("MISSING_FIELD", "/runSchedule/end",
-                         "/runSchedule/end is required when totalBudget is set")
+            problems.add(
+                "MISSING_FIELD",
+                "/runSchedule/end",
+                "/runSchedule/end is required when totalBudget is set",
+            )
         return
     if end <= start:
-        problems.add("START_DATE_AFTER_END_DATE", "/runSchedule/end",
-                     f"/runSchedule/end {end} must be after /runSchedule/start {start}")
+        problems.add(
+            "START_DATE_AFTER_END_DATE",
+            "/runSchedule/end",
+            f"/runSchedule/end {end} must be after /runSchedule/start {start}",
+        )
 
 
-def check_status_change(problems: Problems, field_name: str, before: str, after: str,
-                        transitions: dict[str, frozenset[str]]) -> None:
+def check_status_change(
+    problems: Problems,
+    field_name: str,
+    before: str,
+    after: str,
+    transitions: dict[str, frozenset[str]],
+) -> None:
     if before == after:
         return
     if after not in transitions.get(before, frozenset()):
-        problems.add("STATUS_CHANGE_NOT_ALLOWED", f"/{field_name}",
-                     f"{field_name} can't be changed from {before} to {after}")
+        problems.add(
+            "STATUS_CHANGE_NOT_ALLOWED",
+            f"/{field_name}",
+            f"{field_name} can't be changed from {before} to {after}",
+        )

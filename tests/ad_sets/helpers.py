@@ -15,8 +15,11 @@ GERMANY = "urn:li:geo:101282230"
 
 async def account_with(service: Service, currency: str = "USD") -> str:
     accounts = (await service.api.get("/v1/ad-accounts")).json()
-    chosen = next(a for a in accounts if a["currency"] == currency and a["status"] == "ACTIVE"
-                  and not a["test"])
+    chosen = next(
+        a
+        for a in accounts
+        if a["currency"] == currency and a["status"] == "ACTIVE" and not a["test"]
+    )
     return str(chosen["id"])
 
 
@@ -45,8 +48,10 @@ def ad_set_body(campaign_id: str, **changes: Any) -> dict[str, Any]:
         "startTime": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
         "endTime": (datetime.now(UTC) + timedelta(days=20)).isoformat(),
         "locale": "en_US",
-        "targeting": {"include": {"locations": [US]},
-                      "exclude": {"seniorities": ["urn:li:seniority:1"]}},
+        "targeting": {
+            "include": {"locations": [US]},
+            "exclude": {"seniorities": ["urn:li:seniority:1"]},
+        },
         "offsiteDeliveryEnabled": False,
         "politicalIntent": "NOT_POLITICAL",
         "creativeSelection": "OPTIMIZED",
@@ -57,23 +62,27 @@ def ad_set_body(campaign_id: str, **changes: Any) -> dict[str, Any]:
 
 
 async def create_campaign(service: Service, account: str, **changes: Any) -> str:
-    response = await service.api.post(f"/v1/ad-accounts/{account}/campaigns",
-                                      json=campaign_body(**changes))
+    response = await service.api.post(
+        f"/v1/ad-accounts/{account}/campaigns", json=campaign_body(**changes)
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
 async def create_ad_set(service: Service, account: str, campaign: str, **changes: Any) -> str:
-    response = await service.api.post(f"/v1/ad-accounts/{account}/ad-sets",
-                                      json=ad_set_body(campaign, **changes))
+    response = await service.api.post(
+        f"/v1/ad-accounts/{account}/ad-sets", json=ad_set_body(campaign, **changes)
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
-async def upstream_requests(sandbox: httpx.AsyncClient, prefix: str,
-                            method: str = "") -> list[dict[str, Any]]:
-    log = (await sandbox.get("/_sandbox/requests",
-                             params={"path_prefix": prefix, "method": method})).json()
+async def upstream_requests(
+    sandbox: httpx.AsyncClient, prefix: str, method: str = ""
+) -> list[dict[str, Any]]:
+    log = (
+        await sandbox.get("/_sandbox/requests", params={"path_prefix": prefix, "method": method})
+    ).json()
     return list(log["requests"])
 
 

@@ -24,19 +24,30 @@ TARGETING = {
     "location": {"include": {"locations": [US]}},
     "location and seniority": {"include": {"locations": [US], "seniorities": [SENIORITY]}},
     "no location": {"include": {"seniorities": [SENIORITY]}},
-    "excluded seniority": {"include": {"locations": [US]},
-                           "exclude": {"seniorities": [SENIORITY]}},
+    "excluded seniority": {"include": {"locations": [US]}, "exclude": {"seniorities": [SENIORITY]}},
     "location both ways": {"include": {"locations": [US]}, "exclude": {"locations": [US]}},
     "profile location": {"include": {"profileLocations": [US]}},
 }
 # Starts well clear of both sides' allowance for clock skew (60 s here, 300 s in the sandbox).
-START_OFFSETS = {"two days ago": timedelta(days=-2), "in an hour": timedelta(hours=1),
-                 "in three days": timedelta(days=3)}
+START_OFFSETS = {
+    "two days ago": timedelta(days=-2),
+    "in an hour": timedelta(hours=1),
+    "in three days": timedelta(days=3),
+}
 
 
-VALID = {"parent": "usd", "currency": "USD", "costType": "CPC", "bid": "7.50",
-         "dailyBudget": "80", "lifetimeBudget": None, "start": "in an hour",
-         "end": "after start", "locale": "en_US", "targeting": "location"}
+VALID = {
+    "parent": "usd",
+    "currency": "USD",
+    "costType": "CPC",
+    "bid": "7.50",
+    "dailyBudget": "80",
+    "lifetimeBudget": None,
+    "start": "in an hour",
+    "end": "after start",
+    "locale": "en_US",
+    "targeting": "location",
+}
 # Named changes to a valid ad set; each example applies up to three of them.
 CHANGES: dict[str, dict[str, Any]] = {
     "EUR account, USD amounts": {"parent": "eur"},
@@ -65,33 +76,49 @@ CHANGES: dict[str, dict[str, Any]] = {
     **{f"targeting: {name}": {"targeting": name} for name in TARGETING if name != "location"},
 }
 
-ad_sets = st.fixed_dictionaries({
-    "changes": st.lists(st.sampled_from(sorted(CHANGES)), max_size=3, unique=True),
-    "type": st.sampled_from(["SPONSORED_UPDATES", "TEXT_AD"]),
-    "format": st.sampled_from([None, "STANDARD_UPDATE", "SINGLE_VIDEO"]),
-    "objective": st.sampled_from([None, "WEBSITE_VISIT", "VIDEO_VIEW", "BRAND_AWARENESS"]),
-    "optimizationTarget": st.sampled_from([None, "NONE", "MAX_CLICK"]),
-    "status": st.sampled_from(["ACTIVE", "PAUSED", "DRAFT"]),
-    "offsiteDeliveryEnabled": st.booleans(),
-})
+ad_sets = st.fixed_dictionaries(
+    {
+        "changes": st.lists(st.sampled_from(sorted(CHANGES)), max_size=3, unique=True),
+        "type": st.sampled_from(["SPONSORED_UPDATES", "TEXT_AD"]),
+        "format": st.sampled_from([None, "STANDARD_UPDATE", "SINGLE_VIDEO"]),
+        "objective": st.sampled_from([None, "WEBSITE_VISIT", "VIDEO_VIEW", "BRAND_AWARENESS"]),
+        "optimizationTarget": st.sampled_from([None, "NONE", "MAX_CLICK"]),
+        "status": st.sampled_from(["ACTIVE", "PAUSED", "DRAFT"]),
+        "offsiteDeliveryEnabled": st.booleans(),
+    }
+)
 
 
-def dto_of(case: dict[str, Any], parents: dict[str, tuple[str, str]], name: str) -> tuple[
-        str, dict[str, Any]]:
+def dto_of(
+    case: dict[str, Any], parents: dict[str, tuple[str, str]], name: str
+) -> tuple[str, dict[str, Any]]:
     case = {**VALID, **case}
     for change in case.pop("changes"):
         case.update(CHANGES[change])
     account, campaign = parents[case["parent"]]
     start = datetime.now(UTC) + START_OFFSETS[case["start"]]
-    end = {None: None, "before start": start - timedelta(hours=1),
-           "after start": start + timedelta(days=10)}[case["end"]]
+    end = {
+        None: None,
+        "before start": start - timedelta(hours=1),
+        "after start": start + timedelta(days=10),
+    }[case["end"]]
     body = ad_set_body(
-        campaign, name=name, type=case["type"], format=case["format"],
-        objective=case["objective"], costType=case["costType"], bid=case["bid"],
-        dailyBudget=case["dailyBudget"], lifetimeBudget=case["lifetimeBudget"],
-        currency=case["currency"], optimizationTarget=case["optimizationTarget"],
-        startTime=start.isoformat(), endTime=end.isoformat() if end else None,
-        locale=case["locale"], targeting=TARGETING[case["targeting"]], status=case["status"],
+        campaign,
+        name=name,
+        type=case["type"],
+        format=case["format"],
+        objective=case["objective"],
+        costType=case["costType"],
+        bid=case["bid"],
+        dailyBudget=case["dailyBudget"],
+        lifetimeBudget=case["lifetimeBudget"],
+        currency=case["currency"],
+        optimizationTarget=case["optimizationTarget"],
+        startTime=start.isoformat(),
+        endTime=end.isoformat() if end else None,
+        locale=case["locale"],
+        targeting=TARGETING[case["targeting"]],
+        status=case["status"],
         offsiteDeliveryEnabled=case["offsiteDeliveryEnabled"],
     )
     return account, {key: value for key, value in body.items() if value is not None}
@@ -131,8 +158,13 @@ async def test_dry_run_agrees_with_sandbox(live_service: Service, service_settin
                 f"{'accepts' if sandbox[0] else 'rejects'} {sandbox[1]}: {body}"
             )
 
-        @settings(max_examples=100, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=[HealthCheck.too_slow])
+        @settings(
+            max_examples=100,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
         @given(ad_sets)
         def agree(case: dict[str, Any]) -> None:
             asyncio.run_coroutine_threadsafe(judge(case), loop).result(timeout=30)

@@ -26,8 +26,9 @@ async def test_dry_run_create_stays_local(service: Service, sandbox: httpx.Async
     account = await account_with(service)
     campaign = await create_campaign(service, account)
     before = await upstream_requests(sandbox, "/rest/adAccounts", "POST")
-    response = await service.api.post(f"/v1/ad-accounts/{account}/ad-sets",
-                                      json=ad_set_body(campaign))
+    response = await service.api.post(
+        f"/v1/ad-accounts/{account}/ad-sets", json=ad_set_body(campaign)
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["dryRun"] is True
@@ -50,11 +51,11 @@ async def test_dry_run_under_live_campaign(service: Service) -> None:
     account = await account_with(service)
     response = await service.api.get(f"/v1/ad-accounts/{account}/campaigns")
     default_group = response.json()[0]["id"]
-    created = await service.api.post(f"/v1/ad-accounts/{account}/ad-sets",
-                                     json=ad_set_body(default_group))
+    created = await service.api.post(
+        f"/v1/ad-accounts/{account}/ad-sets", json=ad_set_body(default_group)
+    )
     assert created.status_code == 201, created.text
-    missing = await service.api.post(f"/v1/ad-accounts/{account}/ad-sets",
-                                     json=ad_set_body("123"))
+    missing = await service.api.post(f"/v1/ad-accounts/{account}/ad-sets", json=ad_set_body("123"))
     assert missing.status_code == 422
     assert error_fields(missing) == ["campaign_id"]
 
@@ -65,8 +66,11 @@ async def test_dry_run_lifecycle(service: Service) -> None:
     campaign = await create_campaign(service, account)
     ad_set = await create_ad_set(service, account, campaign)
     path = f"/v1/ad-accounts/{account}/ad-sets/{ad_set}"
-    changes = {"name": "DE engineers", "dailyBudget": "75",
-               "targeting": {"include": {"locations": [GERMANY]}}}
+    changes = {
+        "name": "DE engineers",
+        "dailyBudget": "75",
+        "targeting": {"include": {"locations": [GERMANY]}},
+    }
     changed = await service.api.patch(path, json=changes)
     assert changed.status_code == 200, changed.text
     assert changed.json()["name"] == "DE engineers"
@@ -102,11 +106,18 @@ async def test_dry_run_rejects_what_linkedin_would(service: Service) -> None:
         (usd, ad_set_body(campaign, bid=None), "bid"),
         (usd, ad_set_body(campaign, costType="CPV"), "cost_type"),
         (usd, ad_set_body(campaign, locale="xx_YY"), "locale"),
-        (usd, ad_set_body(campaign, targeting={"include": {"seniorities": ["urn:li:seniority:3"]}}),
-         "targeting.include"),
-        (usd, ad_set_body(campaign, targeting={"include": {"locations": [US]},
-                                               "exclude": {"locations": [US]}}),
-         "targeting.exclude"),
+        (
+            usd,
+            ad_set_body(campaign, targeting={"include": {"seniorities": ["urn:li:seniority:3"]}}),
+            "targeting.include",
+        ),
+        (
+            usd,
+            ad_set_body(
+                campaign, targeting={"include": {"locations": [US]}, "exclude": {"locations": [US]}}
+            ),
+            "targeting.exclude",
+        ),
         (usd, ad_set_body(campaign, startTime=soon, endTime=soon), "body"),
     ]
     for account, body, field in cases:
@@ -147,15 +158,17 @@ async def test_draft_campaign_needs_draft_ad_sets(service: Service) -> None:
     assert accepted.status_code == 201, accepted.text
 
 
-async def test_live_lifecycle_reaches_sandbox(live_service: Service,
-                                              sandbox: httpx.AsyncClient) -> None:
+async def test_live_lifecycle_reaches_sandbox(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     await live_service.connect()
     account = await account_with(live_service)
     campaign = await create_campaign(live_service, account)
     path = f"/v1/ad-accounts/{account}/ad-sets"
     request_body = ad_set_body(campaign)
-    created = await live_service.api.post(path, json=request_body,
-                                          headers={"Idempotency-Key": "ad-set-1"})
+    created = await live_service.api.post(
+        path, json=request_body, headers={"Idempotency-Key": "ad-set-1"}
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["dryRun"] is False
@@ -163,8 +176,9 @@ async def test_live_lifecycle_reaches_sandbox(live_service: Service,
     assert body["campaignUrn"] == f"urn:li:sponsoredCampaignGroup:{campaign}"
     assert body["servingStatuses"][0] == "STOPPED"
     assert body["targeting"]["exclude"] == {"seniorities": ["urn:li:seniority:1"]}
-    again = await live_service.api.post(path, json=request_body,
-                                        headers={"Idempotency-Key": "ad-set-1"})
+    again = await live_service.api.post(
+        path, json=request_body, headers={"Idempotency-Key": "ad-set-1"}
+    )
     assert again.json()["id"] == body["id"]
 
     ad_set = f"{path}/{body['id']}"
@@ -189,8 +203,9 @@ async def test_live_rejection_maps_fields(live_service: Service) -> None:
     await live_service.connect()
     account = await account_with(live_service)
     campaign = await create_campaign(live_service, account)
-    response = await live_service.api.post(f"/v1/ad-accounts/{account}/ad-sets",
-                                           json=ad_set_body(campaign, dailyBudget="3"))
+    response = await live_service.api.post(
+        f"/v1/ad-accounts/{account}/ad-sets", json=ad_set_body(campaign, dailyBudget="3")
+    )
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["code"] == "upstream_rejected"

@@ -26,15 +26,19 @@ SHARE = "urn:li:share:7100000000000000001"
 
 
 def ad_body(ad_set: str, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"adSetId": ad_set, "status": "ACTIVE",
-                            "content": {"reference": SHARE}}
+    body: dict[str, Any] = {"adSetId": ad_set, "status": "ACTIVE", "content": {"reference": SHARE}}
     body.update(changes)
     return body
 
 
 def inline(media_urn: str, **changes: Any) -> dict[str, Any]:
-    content = {"mediaUrn": media_urn, "headline": "Ship faster", "text": "Try it free",
-               "landingPage": "https://example.com/ua", "callToAction": "SIGN_UP"}
+    content = {
+        "mediaUrn": media_urn,
+        "headline": "Ship faster",
+        "text": "Try it free",
+        "landingPage": "https://example.com/ua",
+        "callToAction": "SIGN_UP",
+    }
     content.update(changes)
     return content
 
@@ -46,11 +50,15 @@ async def active_ad_set(service: Service, account: str) -> str:
 
 @pytest.fixture
 async def named_ads_service(
-    service_settings, db_engine: AsyncEngine, redis: Redis, sandbox: httpx.AsyncClient  # type: ignore[no-untyped-def]
+    service_settings,
+    db_engine: AsyncEngine,
+    redis: Redis,
+    sandbox: httpx.AsyncClient,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[Service]:
     """Live mode with LinkedIn-Version 202601 (creative names need 202410 or later)."""
-    settings = service_settings.model_copy(update={"linkedin_ads_live_mode": True,
-                                                   "linkedin_ads_api_version": "202601"})
+    settings = service_settings.model_copy(
+        update={"linkedin_ads_live_mode": True, "linkedin_ads_api_version": "202601"}
+    )
     async with running_service(settings) as running:
         yield running
 
@@ -84,8 +92,9 @@ async def test_dry_run_create_and_lifecycle(service: Service, sandbox: httpx.Asy
     assert error_fields(draft) == ["status"]
 
 
-async def test_dry_run_inline_with_uploaded_image(service: Service,
-                                                  sandbox: httpx.AsyncClient) -> None:
+async def test_dry_run_inline_with_uploaded_image(
+    service: Service, sandbox: httpx.AsyncClient
+) -> None:
     await service.connect()
     account = await account_with(service)
     ad_set = await active_ad_set(service, account)
@@ -105,12 +114,16 @@ async def test_dry_run_rejects_what_linkedin_would(service: Service) -> None:
         (ad_body("999"), "ad_set_id"),
         (ad_body(ad_set, content={"reference": "urn:li:organization:1"}), "content.reference"),
         (ad_body(ad_set, content=inline("urn:li:image:C4E10AQmissing")), "content.media_urn"),
-        (ad_body(ad_set, content=inline("urn:li:image:C4E10AQx", author="Northwind")),
-         "content.author"),
+        (
+            ad_body(ad_set, content=inline("urn:li:image:C4E10AQx", author="Northwind")),
+            "content.author",
+        ),
         (ad_body(ad_set, name="Spring hero"), "name"),
         (ad_body(ad_set, content={"reference": SHARE, "headline": "Both"}), "content"),
-        (ad_body(ad_set, content=inline("urn:li:image:x", callToAction="BUY")),
-         "content.callToAction"),
+        (
+            ad_body(ad_set, content=inline("urn:li:image:x", callToAction="BUY")),
+            "content.callToAction",
+        ),
     ]
     for body, field in cases:
         response = await service.api.post(path, json=body)
@@ -118,8 +131,7 @@ async def test_dry_run_rejects_what_linkedin_would(service: Service) -> None:
         assert field in error_fields(response), (field, response.json())
 
 
-async def test_live_lifecycle_and_review(live_service: Service,
-                                         sandbox: httpx.AsyncClient) -> None:
+async def test_live_lifecycle_and_review(live_service: Service, sandbox: httpx.AsyncClient) -> None:
     await live_service.connect()
     account = await account_with(live_service)
     ad_set = await active_ad_set(live_service, account)
@@ -144,13 +156,16 @@ async def test_live_lifecycle_and_review(live_service: Service,
     paused = await live_service.api.post(f"{path}/{ad['id']}/pause")
     assert paused.json()["status"] == "PAUSED"
     assert paused.json()["servingHoldReasons"] == ["STOPPED"]
-    update = (await upstream_requests(sandbox, f"/rest/adAccounts/{account}/creatives/",
-                                      "POST"))[-1]
+    update = (await upstream_requests(sandbox, f"/rest/adAccounts/{account}/creatives/", "POST"))[
+        -1
+    ]
     assert header(update, "x-restli-method") == "PARTIAL_UPDATE"
     assert update["body"] == {"patch": {"$set": {"intendedStatus": "PAUSED"}}}
 
-    await sandbox.post(f"/_sandbox/creatives/{ad['urn']}/review",
-                       json={"status": "REJECTED", "rejectionReasons": ["MISLEADING_CLAIMS"]})
+    await sandbox.post(
+        f"/_sandbox/creatives/{ad['urn']}/review",
+        json={"status": "REJECTED", "rejectionReasons": ["MISLEADING_CLAIMS"]},
+    )
     rejected = (await live_service.api.get(f"{path}/{ad['urn']}")).json()
     assert rejected["reviewStatus"] == "REJECTED"
     assert rejected["rejectionReasons"] == ["MISLEADING_CLAIMS"]
@@ -158,21 +173,23 @@ async def test_live_lifecycle_and_review(live_service: Service,
 
     listed = await live_service.api.get(path, params={"adSetId": ad_set})
     assert [item["id"] for item in listed.json()] == [ad["id"]]
-    finder = (await upstream_requests(sandbox, f"/rest/adAccounts/{account}/creatives",
-                                      "GET"))[-1]
+    finder = (await upstream_requests(sandbox, f"/rest/adAccounts/{account}/creatives", "GET"))[-1]
     assert header(finder, "x-restli-method") == "FINDER"
     assert "q=criteria" in finder["query"]
 
 
-async def test_live_inline_with_uploaded_image(live_service: Service,
-                                               sandbox: httpx.AsyncClient) -> None:
+async def test_live_inline_with_uploaded_image(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     await live_service.connect()
     account = await account_with(live_service)
     ad_set = await active_ad_set(live_service, account)
-    asset = (await upload(live_service, account, "image", await organization(sandbox),
-                          png())).json()
-    response = await live_service.api.post(f"/v1/ad-accounts/{account}/ads",
-                                           json=ad_body(ad_set, content=inline(asset["urn"])))
+    asset = (
+        await upload(live_service, account, "image", await organization(sandbox), png())
+    ).json()
+    response = await live_service.api.post(
+        f"/v1/ad-accounts/{account}/ads", json=ad_body(ad_set, content=inline(asset["urn"]))
+    )
     assert response.status_code == 201, response.text
     assert response.json()["contentReference"].startswith("urn:li:share:")
     actions = await upstream_requests(sandbox, f"/rest/adAccounts/{account}/creatives", "POST")
@@ -182,17 +199,20 @@ async def test_live_inline_with_uploaded_image(live_service: Service,
     assert post["contentCallToActionLabel"] == "SIGN_UP"
 
 
-async def test_live_name_needs_newer_version(live_service: Service, named_ads_service: Service,
-                                             sandbox: httpx.AsyncClient) -> None:
+async def test_live_name_needs_newer_version(
+    live_service: Service, named_ads_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     await live_service.connect()
     account = await account_with(live_service)
     ad_set = await active_ad_set(live_service, account)
-    rejected = await live_service.api.post(f"/v1/ad-accounts/{account}/ads",
-                                           json=ad_body(ad_set, name="Hero"))
+    rejected = await live_service.api.post(
+        f"/v1/ad-accounts/{account}/ads", json=ad_body(ad_set, name="Hero")
+    )
     assert rejected.status_code == 422
     assert "name" in error_fields(rejected)
-    named = await named_ads_service.api.post(f"/v1/ad-accounts/{account}/ads",
-                                             json=ad_body(ad_set, name="Hero #sandbox-reject"))
+    named = await named_ads_service.api.post(
+        f"/v1/ad-accounts/{account}/ads", json=ad_body(ad_set, name="Hero #sandbox-reject")
+    )
     assert named.status_code == 201, named.text
     assert named.json()["name"] == "Hero #sandbox-reject"
     await sandbox.post("/_sandbox/clock", json={"advance_seconds": 60})

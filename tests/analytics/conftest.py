@@ -25,8 +25,10 @@ async def delivering(sandbox: httpx.AsyncClient, api: httpx.AsyncClient) -> dict
     result: dict[str, Any] = {}
     for name, key in (("Northwind US", "us"), ("Northwind Europe", "eu")):
         account = accounts[name]
-        campaigns = [await make_campaign(api, account["id"], account["group"],
-                                         account["currency"]) for _ in range(2)]
+        campaigns = [
+            await make_campaign(api, account["id"], account["group"], account["currency"])
+            for _ in range(2)
+        ]
         creative = await make_creative(api, account["id"], campaigns[0])
         result[key] = {**account, "campaigns": campaigns, "creative": creative}
     return result

@@ -11,16 +11,27 @@ import httpx
 from tests.analytics.helpers import ACCOUNT_URN, count_rows
 from tests.sandbox.helpers import encode, mint_token, rest_headers
 
-JANUARY = {"start": {"year": 2026, "month": 1, "day": 1},
-           "end": {"year": 2026, "month": 1, "day": 31}}
+JANUARY = {
+    "start": {"year": 2026, "month": 1, "day": 1},
+    "end": {"year": 2026, "month": 1, "day": 31},
+}
 FIELDS = "dateRange,pivotValues,impressions,clicks,costInUsd,costInLocalCurrency"
 
 
-def query(account: int, pivot: str = "CAMPAIGN", fields: str | None = FIELDS,
-          date_range: dict[str, Any] | None = None, granularity: str = "DAILY") -> str:
-    parts = ["q=analytics", f"pivot={pivot}", f"timeGranularity={granularity}",
-             f"dateRange={encode(date_range or JANUARY)}",
-             f"accounts={encode([f'{ACCOUNT_URN}{account}'])}"]
+def query(
+    account: int,
+    pivot: str = "CAMPAIGN",
+    fields: str | None = FIELDS,
+    date_range: dict[str, Any] | None = None,
+    granularity: str = "DAILY",
+) -> str:
+    parts = [
+        "q=analytics",
+        f"pivot={pivot}",
+        f"timeGranularity={granularity}",
+        f"dateRange={encode(date_range or JANUARY)}",
+        f"accounts={encode([f'{ACCOUNT_URN}{account}'])}",
+    ]
     if fields is not None:
         parts.append(f"fields={fields}")
     return "&".join(parts)
@@ -39,8 +50,14 @@ async def test_daily_rows_shape(api: httpx.AsyncClient, delivering: dict[str, An
     assert {row["pivotValues"][0] for row in rows} == campaigns
     assert 50 <= len(rows) <= 62
     for row in rows:
-        assert set(row) == {"dateRange", "pivotValues", "impressions", "clicks", "costInUsd",
-                            "costInLocalCurrency"}
+        assert set(row) == {
+            "dateRange",
+            "pivotValues",
+            "impressions",
+            "clicks",
+            "costInUsd",
+            "costInLocalCurrency",
+        }
         assert row["dateRange"]["start"] == row["dateRange"]["end"]
         assert isinstance(row["costInUsd"], str)
         assert row["costInUsd"] == row["costInLocalCurrency"]
@@ -81,7 +98,8 @@ async def test_pivot_record_form(api: httpx.AsyncClient, delivering: dict[str, A
     record = await elements(api, query(account, pivot="(value:CAMPAIGN_GROUP)"))
     assert plain == record
     assert {row["pivotValues"][0] for row in plain} == {
-        f"urn:li:sponsoredCampaignGroup:{delivering['us']['group']}"}
+        f"urn:li:sponsoredCampaignGroup:{delivering['us']['group']}"
+    }
 
 
 async def test_group_sums_campaigns(api: httpx.AsyncClient, delivering: dict[str, Any]) -> None:
@@ -98,8 +116,10 @@ async def test_group_sums_campaigns(api: httpx.AsyncClient, delivering: dict[str
 async def test_statistics_two_pivots(api: httpx.AsyncClient, delivering: dict[str, Any]) -> None:
     accounts = [delivering["us"]["id"], delivering["eu"]["id"]]
     urns = encode([ACCOUNT_URN + str(account) for account in accounts])
-    text = ("q=statistics&pivots=List(ACCOUNT,CAMPAIGN)&timeGranularity=ALL"
-            f"&dateRange={encode(JANUARY)}&accounts={urns}&fields=pivotValues,impressions")
+    text = (
+        "q=statistics&pivots=List(ACCOUNT,CAMPAIGN)&timeGranularity=ALL"
+        f"&dateRange={encode(JANUARY)}&accounts={urns}&fields=pivotValues,impressions"
+    )
     rows = await elements(api, text)
     assert len(rows) == 4
     assert {row["pivotValues"][0] for row in rows} == {ACCOUNT_URN + str(a) for a in accounts}
@@ -107,8 +127,14 @@ async def test_statistics_two_pivots(api: httpx.AsyncClient, delivering: dict[st
 
 async def test_tunnelled_post(api: httpx.AsyncClient, delivering: dict[str, Any]) -> None:
     text = query(delivering["us"]["id"])
-    tunnelled = await api.post("/rest/adAnalytics", content=text, headers={
-        "X-HTTP-Method-Override": "GET", "Content-Type": "application/x-www-form-urlencoded"})
+    tunnelled = await api.post(
+        "/rest/adAnalytics",
+        content=text,
+        headers={
+            "X-HTTP-Method-Override": "GET",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert tunnelled.status_code == 200, tunnelled.text
     assert tunnelled.json()["elements"] == await elements(api, text)
 
@@ -123,10 +149,28 @@ async def test_required_params(api: httpx.AsyncClient, delivering: dict[str, Any
 
 
 async def test_field_limit(api: httpx.AsyncClient, delivering: dict[str, Any]) -> None:
-    names = ["dateRange", "pivotValues", "impressions", "clicks", "likes", "shares", "comments",
-             "follows", "reactions", "totalEngagements", "otherEngagements", "actionClicks",
-             "adUnitClicks", "textUrlClicks", "videoViews", "videoStarts", "videoCompletions",
-             "sends", "opens", "cardClicks"]
+    names = [
+        "dateRange",
+        "pivotValues",
+        "impressions",
+        "clicks",
+        "likes",
+        "shares",
+        "comments",
+        "follows",
+        "reactions",
+        "totalEngagements",
+        "otherEngagements",
+        "actionClicks",
+        "adUnitClicks",
+        "textUrlClicks",
+        "videoViews",
+        "videoStarts",
+        "videoCompletions",
+        "sends",
+        "opens",
+        "cardClicks",
+    ]
     ok = await api.get(f"/rest/adAnalytics?{query(delivering['us']['id'], fields=','.join(names))}")
     assert ok.status_code == 200
     over = ",".join([*names, "landingPageClicks"])
@@ -135,20 +179,24 @@ async def test_field_limit(api: httpx.AsyncClient, delivering: dict[str, Any]) -
     assert "21" in response.json()["message"]
 
 
-async def test_row_cap_truncates(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                                 delivering: dict[str, Any]) -> None:
+async def test_row_cap_truncates(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, delivering: dict[str, Any]
+) -> None:
     account = delivering["us"]["id"]
     await sandbox.post("/_sandbox/analytics", json={"synthetic_creatives": {str(account): 200}})
-    quarter = {"start": {"year": 2026, "month": 1, "day": 1},
-               "end": {"year": 2026, "month": 3, "day": 31}}
+    quarter = {
+        "start": {"year": 2026, "month": 1, "day": 1},
+        "end": {"year": 2026, "month": 3, "day": 31},
+    }
     rows = await elements(api, query(account, pivot="CREATIVE", date_range=quarter))
     expected = await count_rows(sandbox, [account], "CREATIVE", "2026-01-01", "2026-03-31")
     assert expected["rows"] > 15_000
     assert len(rows) == 15_000
 
 
-async def test_volume_throttle(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                               delivering: dict[str, Any]) -> None:
+async def test_volume_throttle(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, delivering: dict[str, Any]
+) -> None:
     await sandbox.post("/_sandbox/analytics", json={"volume_limit": 500})
     text = query(delivering["us"]["id"])
     assert (await api.get(f"/rest/adAnalytics?{text}")).status_code == 200
@@ -162,13 +210,16 @@ async def test_volume_throttle(sandbox: httpx.AsyncClient, api: httpx.AsyncClien
     assert (await api.get(f"/rest/adAnalytics?{text}")).status_code == 200
 
 
-async def test_recent_days_restated(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                                    delivering: dict[str, Any]) -> None:
+async def test_recent_days_restated(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, delivering: dict[str, Any]
+) -> None:
     now_ms = (await sandbox.get("/_sandbox/clock")).json()["now_ms"]
     today = datetime.fromtimestamp(now_ms / 1000, UTC).date()
     first = today - timedelta(days=9)
-    window = {"start": {"year": first.year, "month": first.month, "day": first.day},
-              "end": {"year": today.year, "month": today.month, "day": today.day}}
+    window = {
+        "start": {"year": first.year, "month": first.month, "day": first.day},
+        "end": {"year": today.year, "month": today.month, "day": today.day},
+    }
     text = query(delivering["us"]["id"], date_range=window)
     before = await elements(api, text)
     assert await elements(api, text) == before
@@ -176,8 +227,10 @@ async def test_recent_days_restated(sandbox: httpx.AsyncClient, api: httpx.Async
     after = await elements(api, text)
 
     def by_key(rows: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
-        return {(row["pivotValues"][0], row["dateRange"]["start"]["day"]): row["impressions"]
-                for row in rows}
+        return {
+            (row["pivotValues"][0], row["dateRange"]["start"]["day"]): row["impressions"]
+            for row in rows
+        }
 
     old, new = by_key(before), by_key(after)
     recent = {(today - timedelta(days=n)).day for n in range(3)}
@@ -187,17 +240,20 @@ async def test_recent_days_restated(sandbox: httpx.AsyncClient, api: httpx.Async
 
 async def test_no_access_empty(sandbox: httpx.AsyncClient, delivering: dict[str, Any]) -> None:
     token = await mint_token(sandbox, "sandbox-member-2")
-    async with httpx.AsyncClient(base_url=str(sandbox.base_url),
-                                 headers=rest_headers(token)) as other:
+    async with httpx.AsyncClient(
+        base_url=str(sandbox.base_url), headers=rest_headers(token)
+    ) as other:
         response = await other.get(f"/rest/adAnalytics?{query(delivering['us']['id'])}")
     assert response.status_code == 200
     assert response.json()["elements"] == []
 
 
-async def test_needs_reporting_scope(sandbox: httpx.AsyncClient,
-                                     delivering: dict[str, Any]) -> None:
+async def test_needs_reporting_scope(
+    sandbox: httpx.AsyncClient, delivering: dict[str, Any]
+) -> None:
     token = await mint_token(sandbox, scopes=["r_ads"])
-    async with httpx.AsyncClient(base_url=str(sandbox.base_url),
-                                 headers=rest_headers(token)) as client:
+    async with httpx.AsyncClient(
+        base_url=str(sandbox.base_url), headers=rest_headers(token)
+    ) as client:
         response = await client.get(f"/rest/adAnalytics?{query(delivering['us']['id'])}")
     assert response.status_code == 403

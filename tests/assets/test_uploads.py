@@ -14,10 +14,12 @@ from tests.ad_sets.helpers import account_with, header, upstream_requests
 from tests.assets.files import jpeg, mp4, pdf, png
 from tests.conftest import Service, running_service
 
-OWNER_HINT = ("registerUpload returns 400 with owner empty — the upload owner URN was not "
-              "derivable from the supplied DTO. Pass the organisation URN (e.g. "
-              "urn:li:organization:1234) in the DTO's asset_id field, or call the register_upload "
-              "adapter operation directly with the full body.")
+OWNER_HINT = (
+    "registerUpload returns 400 with owner empty — the upload owner URN was not "
+    "derivable from the supplied DTO. Pass the organisation URN (e.g. "
+    "urn:li:organization:1234) in the DTO's asset_id field, or call the register_upload "
+    "adapter operation directly with the full body."
+)
 
 
 async def organization(sandbox: httpx.AsyncClient) -> str:
@@ -26,8 +28,14 @@ async def organization(sandbox: httpx.AsyncClient) -> str:
     return str(member["organizations"][0])
 
 
-def form(kind: str, owner: str | None, content: bytes, *, size: bool = False,
-         filename: str = "upload.bin") -> dict[str, Any]:
+def form(
+    kind: str,
+    owner: str | None,
+    content: bytes,
+    *,
+    size: bool = False,
+    filename: str = "upload.bin",
+) -> dict[str, Any]:
     data = {"kind": kind}
     if owner is not None:
         data["assetId"] = owner
@@ -36,23 +44,41 @@ def form(kind: str, owner: str | None, content: bytes, *, size: bool = False,
     return {"data": data, "files": {"file": (filename, content, "application/octet-stream")}}
 
 
-async def upload(service: Service, account: str, kind: str, owner: str | None, content: bytes,
-                 *, size: bool = False, wait: bool = False, key: str | None = None
-                 ) -> httpx.Response:
+async def upload(
+    service: Service,
+    account: str,
+    kind: str,
+    owner: str | None,
+    content: bytes,
+    *,
+    size: bool = False,
+    wait: bool = False,
+    key: str | None = None,
+) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
-    return await service.api.post(f"/v1/ad-accounts/{account}/assets",
-                                  params={"wait": str(wait).lower()}, headers=headers,
-                                  **form(kind, owner, content, size=size))
+    return await service.api.post(
+        f"/v1/ad-accounts/{account}/assets",
+        params={"wait": str(wait).lower()},
+        headers=headers,
+        **form(kind, owner, content, size=size),
+    )
 
 
 @pytest.fixture
 async def images_videos_service(
-    service_settings, db_engine: AsyncEngine, redis: Redis, sandbox: httpx.AsyncClient  # type: ignore[no-untyped-def]
+    service_settings,
+    db_engine: AsyncEngine,
+    redis: Redis,
+    sandbox: httpx.AsyncClient,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[Service]:
     """The service in live mode with the versioned Images and Videos APIs."""
-    settings = service_settings.model_copy(update={
-        "linkedin_ads_live_mode": True, "linkedin_ads_upload_flow": "images_videos",
-        "linkedin_ads_upload_poll_interval_seconds": 0.05})
+    settings = service_settings.model_copy(
+        update={
+            "linkedin_ads_live_mode": True,
+            "linkedin_ads_upload_flow": "images_videos",
+            "linkedin_ads_upload_poll_interval_seconds": 0.05,
+        }
+    )
     async with running_service(settings) as running:
         yield running
 
@@ -77,8 +103,9 @@ async def test_dry_run_upload_stays_local(service: Service, sandbox: httpx.Async
     assert fetched.json()["dryRun"] is True
 
 
-async def test_local_checks_reject_before_upstream(service: Service,
-                                                   sandbox: httpx.AsyncClient) -> None:
+async def test_local_checks_reject_before_upstream(
+    service: Service, sandbox: httpx.AsyncClient
+) -> None:
     await service.connect()
     account = await account_with(service)
     owner = await organization(sandbox)
@@ -93,7 +120,8 @@ async def test_local_checks_reject_before_upstream(service: Service,
     declared_big = await service.api.post(
         f"/v1/ad-accounts/{account}/assets",
         data={"kind": "image", "assetId": owner, "fileSize": str(6 * 1024 * 1024)},
-        files={"file": ("a.png", png(), "image/png")})
+        files={"file": ("a.png", png(), "image/png")},
+    )
     assert declared_big.status_code == 422
     wrong_size = await upload(service, account, "image", owner, png(), size=True)
     assert wrong_size.status_code == 201
@@ -115,8 +143,7 @@ async def test_missing_owner_gives_hint(service: Service) -> None:
     assert error["fields"][0]["field"] == "asset_id"
 
 
-async def test_live_register_upload_flow(live_service: Service,
-                                         sandbox: httpx.AsyncClient) -> None:
+async def test_live_register_upload_flow(live_service: Service, sandbox: httpx.AsyncClient) -> None:
     await live_service.connect()
     account = await account_with(live_service)
     owner = await organization(sandbox)
@@ -148,8 +175,9 @@ async def test_live_register_upload_flow(live_service: Service,
     assert len(await upstream_requests(sandbox, "/mediaUpload", "PUT")) == 1
 
 
-async def test_live_images_videos_flow(images_videos_service: Service,
-                                       sandbox: httpx.AsyncClient) -> None:
+async def test_live_images_videos_flow(
+    images_videos_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     service = images_videos_service
     await service.connect()
     account = await account_with(service)
@@ -169,8 +197,11 @@ async def test_live_images_videos_flow(images_videos_service: Service,
     parts = await upstream_requests(sandbox, "/dms-uploads/videos", "PUT")
     assert len(parts) == 4
     assert [part["authorization_present"] for part in parts] == [False] * 4
-    finals = [entry for entry in await upstream_requests(sandbox, "/rest/videos", "POST")
-              if "action=finalizeUpload" in entry["query"]]
+    finals = [
+        entry
+        for entry in await upstream_requests(sandbox, "/rest/videos", "POST")
+        if "action=finalizeUpload" in entry["query"]
+    ]
     assert len(finals) == 2
     part_ids = finals[0]["body"]["finalizeUploadRequest"]["uploadedPartIds"]
     assert len(part_ids) == 2
@@ -185,8 +216,9 @@ async def test_live_images_videos_flow(images_videos_service: Service,
     assert sizes[video.json()["urn"]] == len(video_bytes)
 
 
-async def test_upload_waits_for_processing(images_videos_service: Service,
-                                           sandbox: httpx.AsyncClient) -> None:
+async def test_upload_waits_for_processing(
+    images_videos_service: Service, sandbox: httpx.AsyncClient
+) -> None:
     service = images_videos_service
     await service.connect()
     account = await account_with(service)
@@ -203,11 +235,16 @@ async def test_raw_register_upload(live_service: Service, sandbox: httpx.AsyncCl
     account = await account_with(live_service)
     owner = await organization(sandbox)
     path = f"/v1/ad-accounts/{account}/assets/register-upload"
-    body = {"registerUploadRequest": {
-        "owner": owner, "recipes": ["urn:li:digitalmediaRecipe:feedshare-video"],
-        "serviceRelationships": [{"identifier": "urn:li:userGeneratedContent",
-                                  "relationshipType": "OWNER"}],
-        "supportedUploadMechanism": ["SYNCHRONOUS_UPLOAD"]}}
+    body = {
+        "registerUploadRequest": {
+            "owner": owner,
+            "recipes": ["urn:li:digitalmediaRecipe:feedshare-video"],
+            "serviceRelationships": [
+                {"identifier": "urn:li:userGeneratedContent", "relationshipType": "OWNER"}
+            ],
+            "supportedUploadMechanism": ["SYNCHRONOUS_UPLOAD"],
+        }
+    }
     response = await live_service.api.post(path, json=body)
     assert response.status_code == 200, response.text
     value = response.json()["value"]
@@ -227,15 +264,20 @@ async def test_raw_register_upload_dry_run(service: Service, sandbox: httpx.Asyn
     await service.connect()
     account = await account_with(service)
     path = f"/v1/ad-accounts/{account}/assets/register-upload"
-    body = {"registerUploadRequest": {
-        "owner": await organization(sandbox),
-        "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"]}}
+    body = {
+        "registerUploadRequest": {
+            "owner": await organization(sandbox),
+            "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"],
+        }
+    }
     response = await service.api.post(path, json=body)
     assert response.status_code == 200, response.text
     assert response.json()["dryRun"] is True
     assert response.json()["value"]["asset"].startswith("urn:li:digitalmediaAsset:dryrun-")
-    missing = await service.api.post(path, json={"registerUploadRequest": {
-        "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"]}})
+    missing = await service.api.post(
+        path,
+        json={"registerUploadRequest": {"recipes": ["urn:li:digitalmediaRecipe:feedshare-image"]}},
+    )
     assert missing.status_code == 400
     assert OWNER_HINT in missing.json()["error"]["message"]
     assert await upstream_requests(sandbox, "/rest/assets") == []

@@ -19,18 +19,29 @@ from tests.connections.test_tokens import connect, first_account
 
 
 def rotate_keys(database_url: str, keys: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url,
-           "LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS": ",".join(keys)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LINKEDIN_ADS_TOKEN_ENCRYPTION_KEYS": ",".join(keys),
+    }
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "rotate-keys"],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
 async def stored_tokens(engine: AsyncEngine) -> list[bytes]:
     async with engine.connect() as connection:
-        rows = (await connection.execute(text(
-            "SELECT access_token_encrypted, refresh_token_encrypted FROM connections"))).all()
+        rows = (
+            await connection.execute(
+                text("SELECT access_token_encrypted, refresh_token_encrypted FROM connections")
+            )
+        ).all()
     return [bytes(value) for row in rows for value in row if value is not None]
 
 
@@ -63,7 +74,8 @@ async def test_rotated_tokens_need_new_key_only(
     assert "tokens already encrypted with the first key: 4" in again.stdout
 
     settings = service.app.state.settings.model_copy(
-        update={"linkedin_ads_token_encryption_keys": [SecretStr(new_key)]})
+        update={"linkedin_ads_token_encryption_keys": [SecretStr(new_key)]}
+    )
     async with running_service(settings) as rotated_service:
         account = await first_account(rotated_service.api)
         response = await rotated_service.api.get(f"/v1/ad-accounts/{account}/campaigns")

@@ -29,7 +29,8 @@ async def service(
     service_settings: Any, db_engine: AsyncEngine, redis: Any, sandbox: httpx.AsyncClient
 ) -> AsyncIterator[Service]:
     settings = service_settings.model_copy(
-        update={"linkedin_ads_rate_limit_timeout_seconds": LIMITER_TIMEOUT_SECONDS})
+        update={"linkedin_ads_rate_limit_timeout_seconds": LIMITER_TIMEOUT_SECONDS}
+    )
     async with running_service(settings) as running:
         yield running
 
@@ -54,7 +55,10 @@ async def first_account(client: httpx.AsyncClient) -> str:
 
 
 async def set_expiry(
-    engine: AsyncEngine, connection_id: str, *, access: timedelta | None = None,
+    engine: AsyncEngine,
+    connection_id: str,
+    *,
+    access: timedelta | None = None,
     refresh: timedelta | None = None,
 ) -> None:
     """Move the stored expiries to now plus the given offsets."""
@@ -63,25 +67,33 @@ async def set_expiry(
         if access is not None:
             await connection.execute(
                 text("UPDATE connections SET access_token_expires_at = :at WHERE id = :id"),
-                {"at": now + access, "id": uuid.UUID(connection_id)})
+                {"at": now + access, "id": uuid.UUID(connection_id)},
+            )
         if refresh is not None:
             await connection.execute(
                 text("UPDATE connections SET refresh_token_expires_at = :at WHERE id = :id"),
-                {"at": now + refresh, "id": uuid.UUID(connection_id)})
+                {"at": now + refresh, "id": uuid.UUID(connection_id)},
+            )
 
 
 async def stored(engine: AsyncEngine, connection_id: str) -> Any:
     async with engine.connect() as connection:
-        return (await connection.execute(
-            text("SELECT * FROM connections WHERE id = :id"), {"id": uuid.UUID(connection_id)}
-        )).one()
+        return (
+            await connection.execute(
+                text("SELECT * FROM connections WHERE id = :id"), {"id": uuid.UUID(connection_id)}
+            )
+        ).one()
 
 
 async def refresh_calls(sandbox: httpx.AsyncClient) -> list[dict[str, Any]]:
-    log = (await sandbox.get("/_sandbox/requests",
-                             params={"path_prefix": "/oauth/v2/accessToken"})).json()
-    return [entry for entry in log["requests"]
-            if (entry.get("form") or {}).get("grant_type") == "refresh_token"]
+    log = (
+        await sandbox.get("/_sandbox/requests", params={"path_prefix": "/oauth/v2/accessToken"})
+    ).json()
+    return [
+        entry
+        for entry in log["requests"]
+        if (entry.get("form") or {}).get("grant_type") == "refresh_token"
+    ]
 
 
 async def upstream_statuses(sandbox: httpx.AsyncClient, path_part: str) -> list[int]:
@@ -96,8 +108,14 @@ async def list_events(client: httpx.AsyncClient, kind: str) -> list[dict[str, An
 
 
 async def revoke_upstream(sandbox: httpx.AsyncClient, token: str) -> None:
-    response = await sandbox.post("/oauth/v2/revoke", data={
-        "token": token, "client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret"})
+    response = await sandbox.post(
+        "/oauth/v2/revoke",
+        data={
+            "token": token,
+            "client_id": "sandbox-client-id",
+            "client_secret": "sandbox-client-secret",
+        },
+    )
     assert response.status_code == 200
 
 
@@ -113,12 +131,15 @@ async def test_concurrent_calls_refresh_once(
     # Any call still sending the old token would get a 401 from the sandbox.
     await revoke_upstream(sandbox, old_token)
     await set_expiry(db_engine, connection_id, access=timedelta(hours=1))
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 200})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 200},
+    )
     await sandbox.delete("/_sandbox/requests")
 
-    responses = await asyncio.gather(*(
-        service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(100)))
+    responses = await asyncio.gather(
+        *(service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(100))
+    )
 
     assert sorted({response.status_code for response in responses}) == [200]
     assert len(await refresh_calls(sandbox)) == 1
@@ -137,8 +158,9 @@ async def test_fresh_token_makes_no_refresh(
     connection_id = await connect(service.api)
     account = await first_account(service.api)
     await set_expiry(db_engine, connection_id, access=8 * DAY)
-    responses = await asyncio.gather(*(
-        service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(10)))
+    responses = await asyncio.gather(
+        *(service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(10))
+    )
     assert {response.status_code for response in responses} == {200}
     assert await refresh_calls(sandbox) == []
 
@@ -149,12 +171,14 @@ async def test_rejected_token_refreshed_once(
     """LinkedIn revoked only the access token: one refresh, then every call succeeds."""
     connection_id = await connect(service.api)
     account = await first_account(service.api)
-    await revoke_upstream(sandbox, await service.app.state.tokens.access_token(
-        uuid.UUID(connection_id)))
+    await revoke_upstream(
+        sandbox, await service.app.state.tokens.access_token(uuid.UUID(connection_id))
+    )
     await sandbox.delete("/_sandbox/requests")
 
-    responses = await asyncio.gather(*(
-        service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(20)))
+    responses = await asyncio.gather(
+        *(service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(20))
+    )
 
     assert {response.status_code for response in responses} == {200}
     assert len(await refresh_calls(sandbox)) == 1
@@ -176,7 +200,8 @@ async def test_refresh_stores_returned_lifetimes(
     cipher = service.app.state.tokens.cipher
     assert cipher.decrypt(after.access_token_encrypted) == token
     assert cipher.decrypt(after.refresh_token_encrypted) == cipher.decrypt(
-        before.refresh_token_encrypted)
+        before.refresh_token_encrypted
+    )
     left = after.refresh_token_expires_at - datetime.now(UTC)
     assert 305 * DAY < left <= 306 * DAY
     assert after.access_token_expires_at - datetime.now(UTC) > 59 * DAY
@@ -188,15 +213,17 @@ async def test_oauth_outage_keeps_valid_token(
     connection_id = await connect(service.api)
     account = await first_account(service.api)
     await set_expiry(db_engine, connection_id, access=2 * DAY)
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"path_regex": "^/oauth/v2/accessToken"}, "status": 503})
+    await sandbox.post(
+        "/_sandbox/faults", json={"match": {"path_regex": "^/oauth/v2/accessToken"}, "status": 503}
+    )
 
     response = await service.api.get(f"/v1/ad-accounts/{account}/campaigns")
 
     assert response.status_code == 200, response.text
     # The fault answers before the sandbox reads the form, so the entry has no grant_type.
-    log = (await sandbox.get("/_sandbox/requests",
-                             params={"path_prefix": "/oauth/v2/accessToken"})).json()
+    log = (
+        await sandbox.get("/_sandbox/requests", params={"path_prefix": "/oauth/v2/accessToken"})
+    ).json()
     assert [entry["status"] for entry in log["requests"]] == [200, 503]
     row = await stored(db_engine, connection_id)
     assert row.status == "active"
@@ -215,8 +242,9 @@ async def test_revoked_grant_needs_reconnect(
     assert revoked.json()["revoked_tokens"] >= 2
     await sandbox.delete("/_sandbox/requests")
 
-    responses = await asyncio.gather(*(
-        service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(20)))
+    responses = await asyncio.gather(
+        *(service.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(20))
+    )
 
     for response in responses:
         assert response.status_code == 401
@@ -248,8 +276,10 @@ async def test_reject_after_refresh_needs_reconnect(
     """Every access token is revoked on use, so even the refreshed one gets a 401."""
     connection_id = await connect(service.api)
     account = await first_account(service.api)
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"path_regex": "/adCampaignGroups"}, "revoke_token": True})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"path_regex": "/adCampaignGroups"}, "revoke_token": True},
+    )
 
     response = await service.api.get(f"/v1/ad-accounts/{account}/campaigns")
 
@@ -345,9 +375,7 @@ async def test_reconnect_restores_connection(
 # ---- health in the API ------------------------------------------------------------------------
 
 
-async def test_connection_health_fields(
-    service: Service, db_engine: AsyncEngine
-) -> None:
+async def test_connection_health_fields(service: Service, db_engine: AsyncEngine) -> None:
     connection_id = await connect(service.api)
     fresh = (await service.api.get(f"/v1/connections/{connection_id}")).json()
     assert fresh["needsReconnect"] is False
@@ -372,16 +400,20 @@ async def test_disconnect_with_revoke_failure(
     connection_id = await connect(service.api)
     row = await stored(db_engine, connection_id)
     cipher = service.app.state.tokens.cipher
-    secrets = [cipher.decrypt(row.access_token_encrypted),
-               cipher.decrypt(row.refresh_token_encrypted)]
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"path_regex": "^/oauth/v2/revoke"}, "status": 503})
+    secrets = [
+        cipher.decrypt(row.access_token_encrypted),
+        cipher.decrypt(row.refresh_token_encrypted),
+    ]
+    await sandbox.post(
+        "/_sandbox/faults", json={"match": {"path_regex": "^/oauth/v2/revoke"}, "status": 503}
+    )
 
     response = await service.api.delete(f"/v1/connections/{connection_id}")
 
     assert response.status_code == 204
-    revokes = (await sandbox.get("/_sandbox/requests",
-                                 params={"path_prefix": "/oauth/v2/revoke"})).json()["requests"]
+    revokes = (
+        await sandbox.get("/_sandbox/requests", params={"path_prefix": "/oauth/v2/revoke"})
+    ).json()["requests"]
     assert [entry["status"] for entry in revokes] == [503, 503]
     row = await stored(db_engine, connection_id)
     assert row.access_token_encrypted is None
@@ -390,10 +422,15 @@ async def test_disconnect_with_revoke_failure(
     async with db_engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
             for secret in secrets:
-                found = (await connection.execute(
-                    text(f'SELECT count(*) FROM "{table.name}" AS t '
-                         "WHERE strpos(t::text, :secret) > 0"),
-                    {"secret": secret})).scalar()
+                found = (
+                    await connection.execute(
+                        text(
+                            f'SELECT count(*) FROM "{table.name}" AS t '
+                            "WHERE strpos(t::text, :secret) > 0"
+                        ),
+                        {"secret": secret},
+                    )
+                ).scalar()
                 assert found == 0, table.name
     assert len(await list_events(service.api, "disconnected")) == 1
 
@@ -406,27 +443,42 @@ async def test_disconnect_without_revocation(
         connection_id = await connect(running.api)
         response = await running.api.delete(f"/v1/connections/{connection_id}")
     assert response.status_code == 204
-    count = (await sandbox.get("/_sandbox/requests/count",
-                               params={"path_prefix": "/oauth/v2/revoke"})).json()["count"]
+    count = (
+        await sandbox.get("/_sandbox/requests/count", params={"path_prefix": "/oauth/v2/revoke"})
+    ).json()["count"]
     assert count == 0
     assert (await stored(db_engine, connection_id)).access_token_encrypted is None
 
 
 async def test_small_pool_does_not_deadlock(
-    database_url: str, redis_url: str, sandbox_server: Any, db_engine: AsyncEngine,
-    redis: Any, sandbox: httpx.AsyncClient,
+    database_url: str,
+    redis_url: str,
+    sandbox_server: Any,
+    db_engine: AsyncEngine,
+    redis: Any,
+    sandbox: httpx.AsyncClient,
 ) -> None:
     """Requests fill the main pool while they wait for the refresh, which has its own pool."""
-    settings = make_settings(database_url, redis_url, sandbox_server.url,
-                             linkedin_ads_token_pool_size=1,
-                             linkedin_ads_rate_limit_timeout_seconds=LIMITER_TIMEOUT_SECONDS)
+    settings = make_settings(
+        database_url,
+        redis_url,
+        sandbox_server.url,
+        linkedin_ads_token_pool_size=1,
+        linkedin_ads_rate_limit_timeout_seconds=LIMITER_TIMEOUT_SECONDS,
+    )
     async with running_service(settings) as running:
         connection_id = await connect(running.api)
         account = await first_account(running.api)
         await set_expiry(db_engine, connection_id, access=timedelta(hours=1))
-        await sandbox.post("/_sandbox/faults", json={
-            "match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 300})
-        responses = await asyncio.wait_for(asyncio.gather(*(
-            running.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(60))), 20)
+        await sandbox.post(
+            "/_sandbox/faults",
+            json={"match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 300},
+        )
+        responses = await asyncio.wait_for(
+            asyncio.gather(
+                *(running.api.get(f"/v1/ad-accounts/{account}/campaigns") for _ in range(60))
+            ),
+            20,
+        )
     assert {response.status_code for response in responses} == {200}
     assert len(await refresh_calls(sandbox)) == 1

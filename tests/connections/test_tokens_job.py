@@ -59,30 +59,36 @@ async def test_job_replicas_refresh_once(
     connection_ids = [await connect(service.api), await connect(service.other)]
     for connection_id in connection_ids:
         await set_expiry(db_engine, connection_id, access=timedelta(hours=2))
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 200})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 200},
+    )
 
     async with running_service(service.app.state.settings) as replica:
-        first, second = await asyncio.gather(service.app.state.token_job.run(),
-                                             replica.app.state.token_job.run())
+        first, second = await asyncio.gather(
+            service.app.state.token_job.run(), replica.app.state.token_job.run()
+        )
 
     assert len(await refresh_calls(sandbox)) == 2
     assert first.refreshes["refreshed"] + second.refreshes["refreshed"] == 2
-    skipped = (first.refreshes["locked"] + second.refreshes["locked"]
-               + first.refreshes["current"] + second.refreshes["current"])
+    skipped = (
+        first.refreshes["locked"]
+        + second.refreshes["locked"]
+        + first.refreshes["current"]
+        + second.refreshes["current"]
+    )
     assert skipped == 2
 
 
-async def test_refresh_expiry_warned_once(
-    service: Service, db_engine: AsyncEngine
-) -> None:
+async def test_refresh_expiry_warned_once(service: Service, db_engine: AsyncEngine) -> None:
     connection_id = await connect(service.api)
     await connect(service.other)
     await set_expiry(db_engine, connection_id, refresh=20 * DAY)
 
     async with running_service(service.app.state.settings) as replica:
-        first, second = await asyncio.gather(service.app.state.token_job.run(),
-                                             replica.app.state.token_job.run())
+        first, second = await asyncio.gather(
+            service.app.state.token_job.run(), replica.app.state.token_job.run()
+        )
     third = await service.app.state.token_job.run()
 
     assert first.warnings + second.warnings == 1
@@ -92,15 +98,14 @@ async def test_refresh_expiry_warned_once(
     assert events[0]["entityId"] == connection_id
     assert "in 19 days" in events[0]["message"]
     assert events[0]["data"]["expiresAt"].startswith(
-        (datetime.now(UTC) + 20 * DAY).date().isoformat())
+        (datetime.now(UTC) + 20 * DAY).date().isoformat()
+    )
     assert await list_events(service.other, "refresh_token_expiring") == []
     assert await gauge(service.api, 'linkedin_ads_connections_expiring{token="refresh"}') == 1
     assert await gauge(service.api, "linkedin_ads_connections_needing_reconnect") == 0
 
 
-async def test_reconnect_rearms_warning(
-    service: Service, db_engine: AsyncEngine
-) -> None:
+async def test_reconnect_rearms_warning(service: Service, db_engine: AsyncEngine) -> None:
     connection_id = await connect(service.api)
     await set_expiry(db_engine, connection_id, refresh=20 * DAY)
     assert (await service.app.state.token_job.run()).warnings == 1

@@ -81,9 +81,20 @@ async def processes(
             log = (tmp_path / f"service-{index}.log").open("wb")
             logs.append(log)
             process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(port)],
-                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "app.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             started.append((process, f"http://127.0.0.1:{port}"))
         await asyncio.gather(*(wait_healthy(url, process) for process, url in started))
@@ -117,17 +128,22 @@ async def test_two_processes_refresh_once(
     await revoke_upstream(sandbox, old_token)
     await set_expiry(db_engine, connection_id, access=timedelta(hours=1))
     # A slow token endpoint keeps the first refresh open while the other process arrives.
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 300})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"path_regex": "^/oauth/v2/accessToken"}, "latency_ms": 300},
+    )
     await sandbox.delete("/_sandbox/requests")
 
     headers = {"Authorization": f"Bearer {API_KEY_A}"}
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
-        responses = await asyncio.gather(*(
-            client.get(f"{url}/v1/ad-accounts/{account}/campaigns")
-            for _ in range(50) for url in processes))
-        totals = [refreshed_total((await client.get(f"{url}/metrics")).text)
-                  for url in processes]
+        responses = await asyncio.gather(
+            *(
+                client.get(f"{url}/v1/ad-accounts/{account}/campaigns")
+                for _ in range(50)
+                for url in processes
+            )
+        )
+        totals = [refreshed_total((await client.get(f"{url}/metrics")).text) for url in processes]
 
     assert [response.status_code for response in responses] == [200] * 100
     assert len(await refresh_calls(sandbox)) == 1

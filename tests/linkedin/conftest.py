@@ -50,7 +50,8 @@ async def token(sandbox: httpx.AsyncClient) -> str:
 @pytest.fixture
 async def account_id(linkedin: LinkedInClient, token: str, sandbox: httpx.AsyncClient) -> int:
     """The first USD ad account of the sandbox's member; the request log is emptied after."""
-    elements = await linkedin.find_all("list_ad_accounts", "/adAccounts", token=token,
-                                       scope="member", params={"q": "search"})
+    elements = await linkedin.find_all(
+        "list_ad_accounts", "/adAccounts", token=token, scope="member", params={"q": "search"}
+    )
     await sandbox.delete("/_sandbox/requests")
     return next(int(item["id"]) for item in elements if item["currency"] == "USD")

@@ -60,37 +60,58 @@ async def add_fault(sandbox: httpx.AsyncClient, rule: dict[str, Any]) -> None:
 
 
 def retries_counted(operation: str, reason: str) -> float:
-    value = REGISTRY.get_sample_value("linkedin_ads_upstream_retries_total",
-                                      {"operation": operation, "reason": reason})
+    value = REGISTRY.get_sample_value(
+        "linkedin_ads_upstream_retries_total", {"operation": operation, "reason": reason}
+    )
     return value or 0.0
 
 
-async def create_group(linkedin: LinkedInClient, token: str, account_id: int, name: str,
-                       **kwargs: Any) -> str:
+async def create_group(
+    linkedin: LinkedInClient, token: str, account_id: int, name: str, **kwargs: Any
+) -> str:
     return await linkedin.create(
-        "create_campaign_group", account_path(account_id, "adCampaignGroups"),
-        group_body(account_id, name), token=token, scope=str(account_id),
-        idempotency_key=f"key-{name}", **kwargs,
+        "create_campaign_group",
+        account_path(account_id, "adCampaignGroups"),
+        group_body(account_id, name),
+        token=token,
+        scope=str(account_id),
+        idempotency_key=f"key-{name}",
+        **kwargs,
     )
 
 
-async def groups_named(linkedin: LinkedInClient, token: str, account_id: int,
-                       name: str) -> list[dict[str, Any]]:
+async def groups_named(
+    linkedin: LinkedInClient, token: str, account_id: int, name: str
+) -> list[dict[str, Any]]:
     return await linkedin.find_all(
-        "find_campaign_group", account_path(account_id, "adCampaignGroups"), token=token,
-        scope=str(account_id), params=campaign_groups_search(names=[name]),
+        "find_campaign_group",
+        account_path(account_id, "adCampaignGroups"),
+        token=token,
+        scope=str(account_id),
+        params=campaign_groups_search(names=[name]),
     )
 
 
 # ---- encoding on the wire ------------------------------------------------------------------
 
 
-async def test_query_arrives_verbatim(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                      token: str, account_id: int) -> None:
-    params = {**campaign_groups_search(ids=[f"urn:li:sponsoredCampaignGroup:{n}" for n in (1, 2)],
-                                       names=["Q3, (EU) it's"]), "fields": ["id", "name"]}
-    await linkedin.find_all("list_campaign_groups", account_path(account_id, "adCampaignGroups"),
-                            token=token, scope=str(account_id), params=params, page_size=50)
+async def test_query_arrives_verbatim(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    params = {
+        **campaign_groups_search(
+            ids=[f"urn:li:sponsoredCampaignGroup:{n}" for n in (1, 2)], names=["Q3, (EU) it's"]
+        ),
+        "fields": ["id", "name"],
+    }
+    await linkedin.find_all(
+        "list_campaign_groups",
+        account_path(account_id, "adCampaignGroups"),
+        token=token,
+        scope=str(account_id),
+        params=params,
+        page_size=50,
+    )
     seen = (await requests_log(sandbox))[-1]
     assert seen["query"] == encode_query({**params, "pageSize": 50})
     assert "search=(id:(values:List(urn%3Ali%3AsponsoredCampaignGroup%3A1," in seen["query"]
@@ -100,8 +121,9 @@ async def test_query_arrives_verbatim(linkedin: LinkedInClient, sandbox: httpx.A
     assert seen["headers"]["x-restli-method"] == "FINDER"
 
 
-async def test_urn_key_in_path(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                               token: str, account_id: int) -> None:
+async def test_urn_key_in_path(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     path = account_path(account_id, "creatives", "urn:li:sponsoredCreative:120491345")
     with pytest.raises(NotFoundError):
         await linkedin.get("get_creative", path, token=token, scope=str(account_id))
@@ -111,15 +133,20 @@ async def test_urn_key_in_path(linkedin: LinkedInClient, sandbox: httpx.AsyncCli
     )
 
 
-async def test_long_query_tunnelled(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                    token: str, account_id: int) -> None:
+async def test_long_query_tunnelled(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     ids = [f"urn:li:sponsoredCampaignGroup:{600000000 + n}" for n in range(150)]
     params = campaign_groups_search(ids=ids)
     query = encode_query({**params, "pageSize": 100})
     assert len(query) > 4000
     elements = await linkedin.find_all(
-        "list_campaign_groups", account_path(account_id, "adCampaignGroups"), token=token,
-        scope=str(account_id), params=params)
+        "list_campaign_groups",
+        account_path(account_id, "adCampaignGroups"),
+        token=token,
+        scope=str(account_id),
+        params=params,
+    )
     assert elements == []
     seen = (await requests_log(sandbox))[-1]
     assert seen["method"] == "POST"
@@ -130,12 +157,17 @@ async def test_long_query_tunnelled(linkedin: LinkedInClient, sandbox: httpx.Asy
     assert seen["status"] == 200
 
 
-async def test_414_not_retried(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                               token: str, account_id: int) -> None:
+async def test_414_not_retried(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     long_key = "x" * 5000
     with pytest.raises(InvalidInputError) as caught:
-        await linkedin.get("get_creative", account_path(account_id, "creatives", long_key),
-                           token=token, scope=str(account_id))
+        await linkedin.get(
+            "get_creative",
+            account_path(account_id, "creatives", long_key),
+            token=token,
+            scope=str(account_id),
+        )
     assert caught.value.upstream is not None
     assert caught.value.upstream.status == 414
     assert len(await requests_log(sandbox)) == 1
@@ -144,8 +176,9 @@ async def test_414_not_retried(linkedin: LinkedInClient, sandbox: httpx.AsyncCli
 # ---- Rest.li methods -----------------------------------------------------------------------
 
 
-async def test_create_get_update_delete(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                        token: str, account_id: int) -> None:
+async def test_create_get_update_delete(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     scope = str(account_id)
     group_id = await create_group(linkedin, token, account_id, "Methods")
     assert group_id.isdigit()
@@ -155,12 +188,22 @@ async def test_create_get_update_delete(linkedin: LinkedInClient, sandbox: httpx
     assert created["name"] == "Methods"
     assert created["totalBudget"] == {"amount": "5000.00", "currencyCode": "USD"}
 
-    await linkedin.partial_update("update_campaign_group", path, {"name": "Renamed"},
-                                  token=token, scope=scope, idempotency_key="k1")
+    await linkedin.partial_update(
+        "update_campaign_group",
+        path,
+        {"name": "Renamed"},
+        token=token,
+        scope=scope,
+        idempotency_key="k1",
+    )
     batch = await linkedin.batch_partial_update(
-        "update_campaign_group", account_path(account_id, "adCampaignGroups"),
+        "update_campaign_group",
+        account_path(account_id, "adCampaignGroups"),
         {int(group_id): {"name": "Batch renamed"}, 999: {"name": "missing"}},
-        token=token, scope=scope, idempotency_key="k2")
+        token=token,
+        scope=scope,
+        idempotency_key="k2",
+    )
     assert batch.results[group_id] == {"status": 204}
     assert isinstance(batch.errors["999"], NotFoundError)
 
@@ -171,23 +214,32 @@ async def test_create_get_update_delete(linkedin: LinkedInClient, sandbox: httpx
     log = await requests_log(sandbox)
     methods = [(entry["method"], entry["headers"].get("x-restli-method")) for entry in log]
     assert methods == [
-        ("POST", "CREATE"), ("GET", "GET"), ("POST", "PARTIAL_UPDATE"),
-        ("POST", "BATCH_PARTIAL_UPDATE"), ("GET", "GET"),
+        ("POST", "CREATE"),
+        ("GET", "GET"),
+        ("POST", "PARTIAL_UPDATE"),
+        ("POST", "BATCH_PARTIAL_UPDATE"),
+        ("GET", "GET"),
     ]
     assert log[0]["headers"]["idempotency-key"] == "key-Methods"
     assert log[2]["body"] == {"patch": {"$set": {"name": "Renamed"}}}
     assert log[3]["query"] == f"ids=List({group_id},999)"
-    assert log[3]["body"] == {"entities": {group_id: {"patch": {"$set": {"name": "Batch renamed"}}},
-                                           "999": {"patch": {"$set": {"name": "missing"}}}}}
+    assert log[3]["body"] == {
+        "entities": {
+            group_id: {"patch": {"$set": {"name": "Batch renamed"}}},
+            "999": {"patch": {"$set": {"name": "missing"}}},
+        }
+    }
 
-    await linkedin.delete("delete_campaign_group", path, token=token, scope=scope,
-                          idempotency_key="k3")
+    await linkedin.delete(
+        "delete_campaign_group", path, token=token, scope=scope, idempotency_key="k3"
+    )
     with pytest.raises(NotFoundError):
         await linkedin.get("get_campaign_group", path, token=token, scope=scope)
 
 
-async def test_idempotency_key_ignored(linkedin: LinkedInClient, token: str,
-                                       account_id: int) -> None:
+async def test_idempotency_key_ignored(
+    linkedin: LinkedInClient, token: str, account_id: int
+) -> None:
     # LinkedIn does not deduplicate on Idempotency-Key, so the service must.
     first = await create_group(linkedin, token, account_id, "Twice")
     second = await create_group(linkedin, token, account_id, "Twice")
@@ -198,24 +250,32 @@ async def test_idempotency_key_ignored(linkedin: LinkedInClient, token: str,
 async def test_delete_only_drafts(linkedin: LinkedInClient, token: str, account_id: int) -> None:
     scope = str(account_id)
     group_id = await linkedin.create(
-        "create_campaign_group", account_path(account_id, "adCampaignGroups"),
-        group_body(account_id, "Running", status="ACTIVE"), token=token, scope=scope,
-        idempotency_key="k")
+        "create_campaign_group",
+        account_path(account_id, "adCampaignGroups"),
+        group_body(account_id, "Running", status="ACTIVE"),
+        token=token,
+        scope=scope,
+        idempotency_key="k",
+    )
     path = account_path(account_id, "adCampaignGroups", int(group_id))
     with pytest.raises(UpstreamRejectedError) as caught:
-        await linkedin.delete("delete_campaign_group", path, token=token, scope=scope,
-                              idempotency_key="k2")
+        await linkedin.delete(
+            "delete_campaign_group", path, token=token, scope=scope, idempotency_key="k2"
+        )
     assert caught.value.upstream is not None
     assert caught.value.upstream.code == "DELETE_ALLOWED_ONLY_FOR_DRAFT_STATUS"
     assert "PENDING_DELETION" in caught.value.message
 
 
-async def test_batch_get_item_errors(linkedin: LinkedInClient, token: str,
-                                     account_id: int) -> None:
+async def test_batch_get_item_errors(linkedin: LinkedInClient, token: str, account_id: int) -> None:
     group_id = await create_group(linkedin, token, account_id, "Batch")
-    batch = await linkedin.batch_get("get_campaign_groups",
-                                     account_path(account_id, "adCampaignGroups"),
-                                     [int(group_id), 1], token=token, scope=str(account_id))
+    batch = await linkedin.batch_get(
+        "get_campaign_groups",
+        account_path(account_id, "adCampaignGroups"),
+        [int(group_id), 1],
+        token=token,
+        scope=str(account_id),
+    )
     assert batch.get(group_id)["name"] == "Batch"
     assert batch.statuses["1"] == 404
     assert isinstance(batch.errors["1"], NotFoundError)
@@ -225,13 +285,22 @@ async def test_batch_get_item_errors(linkedin: LinkedInClient, token: str,
         batch.get(1)
 
 
-async def test_cursor_paging(linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str,
-                             account_id: int) -> None:
+async def test_cursor_paging(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     for n in range(3):
         await create_group(linkedin, token, account_id, f"Page {n}")
-    pages = [page async for page in linkedin.iterate_pages(
-        "list_campaign_groups", account_path(account_id, "adCampaignGroups"), token=token,
-        scope=str(account_id), params=campaign_groups_search(), page_size=2)]
+    pages = [
+        page
+        async for page in linkedin.iterate_pages(
+            "list_campaign_groups",
+            account_path(account_id, "adCampaignGroups"),
+            token=token,
+            scope=str(account_id),
+            params=campaign_groups_search(),
+            page_size=2,
+        )
+    ]
     assert [len(page) for page in pages] == [2, 2]
     names = [item["name"] for page in pages for item in page]
     assert names == ["Default Campaign Group", "Page 0", "Page 1", "Page 2"]
@@ -240,34 +309,57 @@ async def test_cursor_paging(linkedin: LinkedInClient, sandbox: httpx.AsyncClien
     assert "&pageToken=" in queries[1]
 
 
-async def test_index_paging(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                            token: str) -> None:
-    everything = await linkedin.find_all("list_account_users", "/adAccountUsers", token=token,
-                                         scope="member", params={"q": "authenticatedUser"},
-                                         page_size=1000, paging="index")
-    pages = [page async for page in linkedin.iterate_pages(
-        "list_account_users", "/adAccountUsers", token=token, scope="member",
-        params={"q": "authenticatedUser"}, page_size=1, paging="index")]
+async def test_index_paging(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str
+) -> None:
+    everything = await linkedin.find_all(
+        "list_account_users",
+        "/adAccountUsers",
+        token=token,
+        scope="member",
+        params={"q": "authenticatedUser"},
+        page_size=1000,
+        paging="index",
+    )
+    pages = [
+        page
+        async for page in linkedin.iterate_pages(
+            "list_account_users",
+            "/adAccountUsers",
+            token=token,
+            scope="member",
+            params={"q": "authenticatedUser"},
+            page_size=1,
+            paging="index",
+        )
+    ]
     assert len(everything) >= 2
     assert [item for page in pages for item in page] == everything
     queries = [entry["query"] for entry in await requests_log(sandbox)]
     assert queries[-1] == f"q=authenticatedUser&start={len(everything) - 1}&count=1"
 
 
-async def test_action_and_urn_key(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                  token: str, account_id: int) -> None:
-    account = await linkedin.get("get_ad_account", f"/adAccounts/{account_id}", token=token,
-                                 scope=str(account_id))
+async def test_action_and_urn_key(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    account = await linkedin.get(
+        "get_ad_account", f"/adAccounts/{account_id}", token=token, scope=str(account_id)
+    )
     value = await linkedin.action(
-        "initialize_image_upload", "/images", "initializeUpload",
+        "initialize_image_upload",
+        "/images",
+        "initializeUpload",
         {"initializeUploadRequest": {"owner": account["reference"]}},
-        token=token, scope=str(account_id))
+        token=token,
+        scope=str(account_id),
+    )
     image_urn = value["image"]
     assert image_urn.startswith("urn:li:image:")
     assert value["uploadUrl"].startswith("http")
 
-    image = await linkedin.get("get_image", key_path("images", image_urn), token=token,
-                               scope=str(account_id))
+    image = await linkedin.get(
+        "get_image", key_path("images", image_urn), token=token, scope=str(account_id)
+    )
     assert image["status"] == "WAITING_UPLOAD"
     log = await requests_log(sandbox)
     assert log[-2]["method"] == "POST"
@@ -278,10 +370,19 @@ async def test_action_and_urn_key(linkedin: LinkedInClient, sandbox: httpx.Async
 
 async def test_upload_owner_hint(linkedin: LinkedInClient, token: str) -> None:
     with pytest.raises(UpstreamRejectedError) as caught:
-        await linkedin.action("register_upload", "/assets", "registerUpload",
-                              {"registerUploadRequest": {"owner": "", "recipes": [
-                                  "urn:li:digitalmediaRecipe:feedshare-image"]}},
-                              token=token, scope="member")
+        await linkedin.action(
+            "register_upload",
+            "/assets",
+            "registerUpload",
+            {
+                "registerUploadRequest": {
+                    "owner": "",
+                    "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"],
+                }
+            },
+            token=token,
+            scope="member",
+        )
     assert caught.value.upstream is not None
     assert caught.value.upstream.status == 400
     assert "asset_id" in caught.value.message
@@ -292,8 +393,13 @@ async def test_upload_owner_hint(linkedin: LinkedInClient, token: str) -> None:
 
 async def test_bad_token_401(linkedin: LinkedInClient, sandbox: httpx.AsyncClient) -> None:
     with pytest.raises(ReconnectRequiredError) as caught:
-        await linkedin.find_all("list_ad_accounts", "/adAccounts", token="not-a-token",
-                                scope="member", params={"q": "search"})
+        await linkedin.find_all(
+            "list_ad_accounts",
+            "/adAccounts",
+            token="not-a-token",
+            scope="member",
+            params={"q": "search"},
+        )
     assert str(caught.value) == "LinkedIn Ads /adAccounts returned 401"
     assert caught.value.upstream is not None
     assert caught.value.upstream.service_error_code == 65600
@@ -301,55 +407,83 @@ async def test_bad_token_401(linkedin: LinkedInClient, sandbox: httpx.AsyncClien
     assert len(await requests_log(sandbox)) == 1
 
 
-async def test_5xx_retried(linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str,
-                           account_id: int) -> None:
-    await add_fault(sandbox, {"match": {"method": "GET", "path_regex": r"/adAccounts/\d+$",
-                                        "times": 2}, "status": 503})
+async def test_5xx_retried(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    await add_fault(
+        sandbox,
+        {"match": {"method": "GET", "path_regex": r"/adAccounts/\d+$", "times": 2}, "status": 503},
+    )
     before = retries_counted("get_ad_account", "server_error")
-    account = await linkedin.get("get_ad_account", f"/adAccounts/{account_id}", token=token,
-                                 scope=str(account_id))
+    account = await linkedin.get(
+        "get_ad_account", f"/adAccounts/{account_id}", token=token, scope=str(account_id)
+    )
     assert account["id"] == account_id
     assert retries_counted("get_ad_account", "server_error") - before == 2
     assert [entry["status"] for entry in await requests_log(sandbox, "/rest/adAccounts/")] == [
-        503, 503, 200]
+        503,
+        503,
+        200,
+    ]
 
 
-async def test_5xx_gives_up(linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str,
-                            account_id: int) -> None:
+async def test_5xx_gives_up(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     await add_fault(sandbox, {"match": {"path_regex": r"/adAccounts/\d+$"}, "status": 500})
     with pytest.raises(LinkedInServerError) as caught:
-        await linkedin.get("get_ad_account", f"/adAccounts/{account_id}", token=token,
-                           scope=str(account_id))
+        await linkedin.get(
+            "get_ad_account", f"/adAccounts/{account_id}", token=token, scope=str(account_id)
+        )
     assert caught.value.upstream is not None
     assert caught.value.upstream.status == 500
     assert caught.value.upstream.request_id
     assert len(await requests_log(sandbox, "/rest/adAccounts/")) == 4
 
 
-async def test_short_throttle_retried(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                      token: str, account_id: int) -> None:
-    await add_fault(sandbox, {"match": {"path_regex": r"/adAccounts/\d+$", "times": 1},
-                              "throttle": {"kind": "short"}})
+async def test_short_throttle_retried(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    await add_fault(
+        sandbox,
+        {"match": {"path_regex": r"/adAccounts/\d+$", "times": 1}, "throttle": {"kind": "short"}},
+    )
     before = retries_counted("get_ad_account", "throttled")
-    await linkedin.get("get_ad_account", f"/adAccounts/{account_id}", token=token,
-                       scope=str(account_id))
+    await linkedin.get(
+        "get_ad_account", f"/adAccounts/{account_id}", token=token, scope=str(account_id)
+    )
     assert retries_counted("get_ad_account", "throttled") - before == 1
 
 
-async def test_daily_quota_parks(sandbox: httpx.AsyncClient, sandbox_server: ThreadedServer,
-                                 redis: Redis, token: str, account_id: int) -> None:
-    settings = client_settings(sandbox_server.url, redis_url="redis://unused:6379/0",
-                               linkedin_ads_rate_limit_tier="standard")
+async def test_daily_quota_parks(
+    sandbox: httpx.AsyncClient,
+    sandbox_server: ThreadedServer,
+    redis: Redis,
+    token: str,
+    account_id: int,
+) -> None:
+    settings = client_settings(
+        sandbox_server.url,
+        redis_url="redis://unused:6379/0",
+        linkedin_ads_rate_limit_tier="standard",
+    )
     http = create_http_client(settings)
     limiter = RateLimiter(redis, settings)
     linkedin = LinkedInClient(http=http, settings=settings, limiter=limiter)
-    await add_fault(sandbox, {"match": {"path_regex": "adCampaignGroups"},
-                              "throttle": {"kind": "daily"}})
+    await add_fault(
+        sandbox, {"match": {"path_regex": "adCampaignGroups"}, "throttle": {"kind": "daily"}}
+    )
     path = account_path(account_id, "adCampaignGroups")
     try:
         with pytest.raises(LinkedInThrottledError) as caught:
-            await linkedin.create("create_campaign_group", path, group_body(account_id, "Quota"),
-                                  token=token, scope=str(account_id), idempotency_key="k")
+            await linkedin.create(
+                "create_campaign_group",
+                path,
+                group_body(account_id, "Quota"),
+                token=token,
+                scope=str(account_id),
+                idempotency_key="k",
+            )
         assert caught.value.kind is ThrottleKind.DAILY
         assert caught.value.message.startswith("LinkedIn Ads create_campaign_group: 429 — ")
         assert "DAY limit" in caught.value.message
@@ -360,22 +494,30 @@ async def test_daily_quota_parks(sandbox: httpx.AsyncClient, sandbox_server: Thr
 
         # The account is parked: the next call is refused before it reaches LinkedIn.
         with pytest.raises(QuotaExceededError) as parked:
-            await linkedin.get("get_campaign_group", path + "/1", token=token,
-                               scope=str(account_id))
+            await linkedin.get(
+                "get_campaign_group", path + "/1", token=token, scope=str(account_id)
+            )
         assert parked.value.reason == "daily_quota"
         assert len(await requests_log(sandbox)) == 1
     finally:
         await http.aclose()
 
 
-async def test_analytics_volume_not_retried(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                            token: str) -> None:
-    await add_fault(sandbox, {"match": {"path_regex": "adAnalytics"},
-                              "throttle": {"kind": "analytics_volume"}})
+async def test_analytics_volume_not_retried(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str
+) -> None:
+    await add_fault(
+        sandbox, {"match": {"path_regex": "adAnalytics"}, "throttle": {"kind": "analytics_volume"}}
+    )
     started = time.monotonic()
     with pytest.raises(LinkedInThrottledError) as caught:
-        await linkedin.get("pull_analytics", "/adAnalytics", token=token, scope="member",
-                           params={"q": "analytics", "pivot": "CAMPAIGN"})
+        await linkedin.get(
+            "pull_analytics",
+            "/adAnalytics",
+            token=token,
+            scope="member",
+            params={"q": "analytics", "pivot": "CAMPAIGN"},
+        )
     assert time.monotonic() - started < 2
     assert caught.value.kind is ThrottleKind.ANALYTICS_VOLUME
     assert caught.value.retry_after_seconds is not None
@@ -383,30 +525,39 @@ async def test_analytics_volume_not_retried(linkedin: LinkedInClient, sandbox: h
     assert len(await requests_log(sandbox)) == 1
 
 
-async def test_sunset_version(linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str,
-                              account_id: int) -> None:
+async def test_sunset_version(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     await add_fault(sandbox, {"match": {"times": 1}, "sunset_version": True})
     with pytest.raises(ApiVersionError) as caught:
-        await linkedin.get("get_ad_account", f"/adAccounts/{account_id}", token=token,
-                           scope=str(account_id))
+        await linkedin.get(
+            "get_ad_account", f"/adAccounts/{account_id}", token=token, scope=str(account_id)
+        )
     assert "Requested version 20260101 is not active" in caught.value.message
     assert "LINKEDIN_ADS_API_VERSION" in caught.value.message
     assert not caught.value.retryable
     assert linkedin.version_health.inactive
     assert len(await requests_log(sandbox)) == 1
 
-    await linkedin.get("get_ad_account", f"/adAccounts/{account_id}", token=token,
-                       scope=str(account_id))
+    await linkedin.get(
+        "get_ad_account", f"/adAccounts/{account_id}", token=token, scope=str(account_id)
+    )
     assert not linkedin.version_health.inactive
 
 
 # ---- creates whose outcome is unknown ------------------------------------------------------
 
 
-async def test_drop_after_commit_found(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                       token: str, account_id: int) -> None:
-    await add_fault(sandbox, {"match": {"method": "POST", "path_regex": "adCampaignGroups$",
-                                        "times": 1}, "drop": {"when": "after_commit"}})
+async def test_drop_after_commit_found(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    await add_fault(
+        sandbox,
+        {
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+            "drop": {"when": "after_commit"},
+        },
+    )
     lookups: list[str | None] = []
 
     async def find_existing() -> str | None:
@@ -414,37 +565,51 @@ async def test_drop_after_commit_found(linkedin: LinkedInClient, sandbox: httpx.
         lookups.append(str(found[0]["id"]) if found else None)
         return lookups[-1]
 
-    group_id = await create_group(linkedin, token, account_id, "Dropped",
-                                  find_existing=find_existing)
+    group_id = await create_group(
+        linkedin, token, account_id, "Dropped", find_existing=find_existing
+    )
     assert lookups == [group_id]
     assert [item["id"] for item in await groups_named(linkedin, token, account_id, "Dropped")] == [
-        int(group_id)]
+        int(group_id)
+    ]
     posts = [entry for entry in await requests_log(sandbox) if entry["method"] == "POST"]
     assert len(posts) == 1
     assert posts[0]["dropped"] is True
 
 
-async def test_drop_before_commit_resent(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                         token: str, account_id: int) -> None:
-    await add_fault(sandbox, {"match": {"method": "POST", "path_regex": "adCampaignGroups$",
-                                        "times": 1}, "drop": {"when": "before_commit"}})
+async def test_drop_before_commit_resent(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    await add_fault(
+        sandbox,
+        {
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+            "drop": {"when": "before_commit"},
+        },
+    )
 
     async def find_existing() -> str | None:
         found = await groups_named(linkedin, token, account_id, "Lost")
         return str(found[0]["id"]) if found else None
 
-    group_id = await create_group(linkedin, token, account_id, "Lost",
-                                  find_existing=find_existing)
+    group_id = await create_group(linkedin, token, account_id, "Lost", find_existing=find_existing)
     assert [item["id"] for item in await groups_named(linkedin, token, account_id, "Lost")] == [
-        int(group_id)]
+        int(group_id)
+    ]
     posts = [entry for entry in await requests_log(sandbox) if entry["method"] == "POST"]
     assert len(posts) == 2
 
 
-async def test_drop_without_finder_raises(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                          token: str, account_id: int) -> None:
-    await add_fault(sandbox, {"match": {"method": "POST", "path_regex": "adCampaignGroups$"},
-                              "drop": {"when": "after_commit"}})
+async def test_drop_without_finder_raises(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    await add_fault(
+        sandbox,
+        {
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$"},
+            "drop": {"when": "after_commit"},
+        },
+    )
     with pytest.raises(LinkedInTransportError) as caught:
         await create_group(linkedin, token, account_id, "Unknown")
     assert caught.value.sent
@@ -452,10 +617,12 @@ async def test_drop_without_finder_raises(linkedin: LinkedInClient, sandbox: htt
     assert len(posts) == 1
 
 
-async def test_create_5xx_not_resent(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                     token: str, account_id: int) -> None:
-    await add_fault(sandbox, {"match": {"method": "POST", "path_regex": "adCampaignGroups$"},
-                              "status": 504})
+async def test_create_5xx_not_resent(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    await add_fault(
+        sandbox, {"match": {"method": "POST", "path_regex": "adCampaignGroups$"}, "status": 504}
+    )
     with pytest.raises(LinkedInServerError) as caught:
         await create_group(linkedin, token, account_id, "Gateway")
     assert caught.value.sent
@@ -470,20 +637,33 @@ async def test_refused_create_retried(settings: Settings) -> None:
     before = retries_counted("create_campaign_group", "connection")
     try:
         with pytest.raises(LinkedInTransportError) as caught:
-            await linkedin.create("create_campaign_group", "/adAccounts/1/adCampaignGroups",
-                                  {"name": "x"}, token="t", scope="1", idempotency_key="k")
+            await linkedin.create(
+                "create_campaign_group",
+                "/adAccounts/1/adCampaignGroups",
+                {"name": "x"},
+                token="t",
+                scope="1",
+                idempotency_key="k",
+            )
     finally:
         await http.aclose()
     assert not caught.value.sent
     assert retries_counted("create_campaign_group", "connection") - before == 2
 
 
-async def test_creatives_finder(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                token: str, account_id: int) -> None:
-    params = creatives_criteria(campaigns=["urn:li:sponsoredCampaign:1"],
-                                intended_statuses=["ACTIVE", "PAUSED"])
-    elements = await linkedin.find_all("list_creatives", account_path(account_id, "creatives"),
-                                       token=token, scope=str(account_id), params=params)
+async def test_creatives_finder(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
+    params = creatives_criteria(
+        campaigns=["urn:li:sponsoredCampaign:1"], intended_statuses=["ACTIVE", "PAUSED"]
+    )
+    elements = await linkedin.find_all(
+        "list_creatives",
+        account_path(account_id, "creatives"),
+        token=token,
+        scope=str(account_id),
+        params=params,
+    )
     assert elements == []
     seen = (await requests_log(sandbox))[-1]
     assert seen["headers"]["x-restli-method"] == "FINDER"
@@ -493,14 +673,20 @@ async def test_creatives_finder(linkedin: LinkedInClient, sandbox: httpx.AsyncCl
     )
 
 
-async def test_long_batch_update_multipart(linkedin: LinkedInClient, sandbox: httpx.AsyncClient,
-                                           token: str, account_id: int) -> None:
+async def test_long_batch_update_multipart(
+    linkedin: LinkedInClient, sandbox: httpx.AsyncClient, token: str, account_id: int
+) -> None:
     group_id = await create_group(linkedin, token, account_id, "Many")
     changes: dict[str | int, dict[str, Any]] = {int(group_id): {"name": "Many renamed"}}
     changes.update({900_000_000 + n: {"name": "missing"} for n in range(450)})
     result = await linkedin.batch_partial_update(
-        "update_campaign_groups", account_path(account_id, "adCampaignGroups"), changes,
-        token=token, scope=str(account_id), idempotency_key="many")
+        "update_campaign_groups",
+        account_path(account_id, "adCampaignGroups"),
+        changes,
+        token=token,
+        scope=str(account_id),
+        idempotency_key="many",
+    )
     assert result.results[group_id] == {"status": 204}
     assert len(result.errors) == 450
     seen = (await requests_log(sandbox))[-1]

@@ -17,12 +17,19 @@ def answer(headers: dict[str, str], body: object = None) -> LinkedInResponse:
     ("headers", "expected"),
     [
         ({"X-RestLi-Id": "604716214"}, "604716214"),
-        ({"x-restli-id": "urn%3Ali%3AsponsoredCreative%3A120491345"},
-         "urn:li:sponsoredCreative:120491345"),
+        (
+            {"x-restli-id": "urn%3Ali%3AsponsoredCreative%3A120491345"},
+            "urn:li:sponsoredCreative:120491345",
+        ),
         ({"x-linkedin-id": "urn:li:sponsoredCreative:7"}, "urn:li:sponsoredCreative:7"),
         ({"Location": "/rest/adAccounts/5/adCampaignGroups/604716224"}, "604716224"),
-        ({"Location": "https://api.linkedin.com/rest/adAccounts/5/creatives/"
-                      "urn%3Ali%3AsponsoredCreative%3A9/"}, "urn:li:sponsoredCreative:9"),
+        (
+            {
+                "Location": "https://api.linkedin.com/rest/adAccounts/5/creatives/"
+                "urn%3Ali%3AsponsoredCreative%3A9/"
+            },
+            "urn:li:sponsoredCreative:9",
+        ),
         ({"x-restli-id": "11", "x-linkedin-id": "22", "Location": "/x/33"}, "11"),
     ],
 )

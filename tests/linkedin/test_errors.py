@@ -31,8 +31,12 @@ TRACE = CIMultiDict({"X-LI-UUID": "AAYBmd3Jx1Z8QzW9", "x-li-fabric": "prod-lor1"
 
 
 def test_401_names_resource() -> None:
-    body = {"serviceErrorCode": 65600, "message": "Invalid access token", "status": 401,
-            "code": "INVALID_ACCESS_TOKEN"}
+    body = {
+        "serviceErrorCode": 65600,
+        "message": "Invalid access token",
+        "status": 401,
+        "code": "INVALID_ACCESS_TOKEN",
+    }
     error = map_error("list_ad_accounts", "/adAccounts", 401, TRACE, body)
     assert isinstance(error, ReconnectRequiredError)
     assert error.message == "LinkedIn Ads /adAccounts returned 401"
@@ -50,10 +54,14 @@ def test_401_on_nested_path() -> None:
 
 
 def test_short_throttle() -> None:
-    body = {"serviceErrorCode": 101, "status": 429,
-            "message": "Resource level throttle limit for calls to this resource is reached."}
-    error = map_error("create_campaign_group", "/adAccounts/5/adCampaignGroups", 429, TRACE,
-                      body, now=NOW)
+    body = {
+        "serviceErrorCode": 101,
+        "status": 429,
+        "message": "Resource level throttle limit for calls to this resource is reached.",
+    }
+    error = map_error(
+        "create_campaign_group", "/adAccounts/5/adCampaignGroups", 429, TRACE, body, now=NOW
+    )
     assert isinstance(error, LinkedInThrottledError)
     assert error.kind is ThrottleKind.SHORT
     assert error.message == (
@@ -66,10 +74,16 @@ def test_short_throttle() -> None:
 
 
 def test_daily_quota() -> None:
-    body = {"serviceErrorCode": 101, "status": 429, "message": (
-        "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.")}
-    error = map_error("list_campaign_groups", "/adAccounts/5/adCampaignGroups", 429, {}, body,
-                      now=NOW)
+    body = {
+        "serviceErrorCode": 101,
+        "status": 429,
+        "message": (
+            "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."
+        ),
+    }
+    error = map_error(
+        "list_campaign_groups", "/adAccounts/5/adCampaignGroups", 429, {}, body, now=NOW
+    )
     assert isinstance(error, LinkedInThrottledError)
     assert error.kind is ThrottleKind.DAILY
     assert error.reason == "linkedin_daily_quota"
@@ -78,9 +92,14 @@ def test_daily_quota() -> None:
 
 
 def test_analytics_volume_throttle() -> None:
-    body = {"status": 429, "serviceErrorCode": 101, "message": (
-        "Analytics data throttle limit reached: requests may return at most 45 million metric "
-        "values (fields x rows) per 5 minutes.")}
+    body = {
+        "status": 429,
+        "serviceErrorCode": 101,
+        "message": (
+            "Analytics data throttle limit reached: requests may return at most 45 million metric "
+            "values (fields x rows) per 5 minutes."
+        ),
+    }
     error = map_error("pull_analytics", "/adAnalytics", 429, {"retry-after": "2"}, body, now=NOW)
     assert isinstance(error, LinkedInThrottledError)
     assert error.kind is ThrottleKind.ANALYTICS_VOLUME
@@ -88,8 +107,11 @@ def test_analytics_volume_throttle() -> None:
 
 
 def test_426_inactive_version() -> None:
-    body = {"status": 426, "code": "NONEXISTENT_VERSION",
-            "message": "Requested version 20240201 is not active"}
+    body = {
+        "status": 426,
+        "code": "NONEXISTENT_VERSION",
+        "message": "Requested version 20240201 is not active",
+    }
     error = map_error("list_ad_accounts", "/adAccounts", 426, {}, body)
     assert isinstance(error, ApiVersionError)
     assert not error.retryable
@@ -98,8 +120,13 @@ def test_426_inactive_version() -> None:
 
 
 def test_405_message() -> None:
-    error = map_error("update_campaign_group", "/adAccounts/5/adCampaignGroups/7", 405, {},
-                      {"message": "Method PATCH is not allowed on this resource", "status": 405})
+    error = map_error(
+        "update_campaign_group",
+        "/adAccounts/5/adCampaignGroups/7",
+        405,
+        {},
+        {"message": "Method PATCH is not allowed on this resource", "status": 405},
+    )
     assert isinstance(error, UpstreamError)
     assert "405 Method Not Allowed" in error.message
     assert "patch.$set" in error.message
@@ -115,14 +142,22 @@ def test_register_upload_owner_hint() -> None:
 
 def test_validation_field_errors() -> None:
     body = {
-        "status": 400, "code": "MULTIPLE_VALIDATIONS_FAILED", "message": "2 validations failed",
+        "status": 400,
+        "code": "MULTIPLE_VALIDATIONS_FAILED",
+        "message": "2 validations failed",
         "errorDetailType": "com.linkedin.common.error.BadRequest",
         "errorDetails": {
             "inputErrors": [
-                {"code": "MISSING_FIELD", "description": "is required",
-                 "input": {"inputPath": {"fieldPath": "/runSchedule/start"}}},
-                {"code": "CURRENCY_MISMATCH", "description": "EUR is not USD",
-                 "input": {"inputPath": {"fieldPath": "/totalBudget/currencyCode"}}},
+                {
+                    "code": "MISSING_FIELD",
+                    "description": "is required",
+                    "input": {"inputPath": {"fieldPath": "/runSchedule/start"}},
+                },
+                {
+                    "code": "CURRENCY_MISMATCH",
+                    "description": "EUR is not USD",
+                    "input": {"inputPath": {"fieldPath": "/totalBudget/currencyCode"}},
+                },
             ],
         },
     }
@@ -130,14 +165,18 @@ def test_validation_field_errors() -> None:
     assert isinstance(error, UpstreamRejectedError)
     assert error.upstream is not None
     assert error.upstream.code == "MULTIPLE_VALIDATIONS_FAILED"
-    assert [item.field for item in error.fields] == ["/runSchedule/start",
-                                                    "/totalBudget/currencyCode"]
+    assert [item.field for item in error.fields] == [
+        "/runSchedule/start",
+        "/totalBudget/currencyCode",
+    ]
     assert error.fields[0].message == "MISSING_FIELD: is required"
 
 
 def test_schema_error_fields() -> None:
-    body = {"message": 'ERROR :: /objectiveType :: "WEBSITE_CONVERSIONS" is not an enum symbol.',
-            "status": 422}
+    body = {
+        "message": 'ERROR :: /objectiveType :: "WEBSITE_CONVERSIONS" is not an enum symbol.',
+        "status": 422,
+    }
     error = map_error("create_campaign", "/adAccounts/5/adCampaigns", 422, {}, body)
     assert isinstance(error, UpstreamRejectedError)
     assert error.fields[0].field == "/objectiveType"
@@ -145,8 +184,11 @@ def test_schema_error_fields() -> None:
 
 
 def test_delete_non_draft_hint() -> None:
-    body = {"status": 400, "code": "DELETE_ALLOWED_ONLY_FOR_DRAFT_STATUS",
-            "message": "Only DRAFT campaign groups can be deleted"}
+    body = {
+        "status": 400,
+        "code": "DELETE_ALLOWED_ONLY_FOR_DRAFT_STATUS",
+        "message": "Only DRAFT campaign groups can be deleted",
+    }
     error = map_error("delete_campaign_group", "/adAccounts/5/adCampaignGroups/7", 400, {}, body)
     assert isinstance(error, UpstreamRejectedError)
     assert "PENDING_DELETION" in error.message
@@ -154,8 +196,14 @@ def test_delete_non_draft_hint() -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(403, UpstreamPermissionError), (404, NotFoundError), (409, LinkedInConflictError),
-     (500, LinkedInServerError), (503, LinkedInServerError), (504, LinkedInServerError)],
+    [
+        (403, UpstreamPermissionError),
+        (404, NotFoundError),
+        (409, LinkedInConflictError),
+        (500, LinkedInServerError),
+        (503, LinkedInServerError),
+        (504, LinkedInServerError),
+    ],
 )
 def test_status_table(status: int, kind: type) -> None:
     body = {"status": status, "serviceErrorCode": 100, "code": "X", "message": "m"}

@@ -26,8 +26,9 @@ async def test_sunset_version_degrades(service: Service, sandbox: httpx.AsyncCli
     assert "more than 12 months old" in version["warning"]
 
     await sandbox.delete("/_sandbox/requests")
-    await sandbox.post("/_sandbox/faults", json={"match": {"path_regex": "^/rest/"},
-                                                 "sunset_version": True})
+    await sandbox.post(
+        "/_sandbox/faults", json={"match": {"path_regex": "^/rest/"}, "sunset_version": True}
+    )
     failed = await service.api.get(campaigns_url)
     assert failed.status_code == 502, failed.text
     error = failed.json()["error"]

@@ -57,8 +57,10 @@ def test_encode_value(value: object, expected: str) -> None:
         ({"param1": "v1", "param2": "v2"}, "param1=v1&param2=v2"),
         ({"pr op:1": " t?':,*!&+"}, "pr%20op%3A1=%20t%3F%27%3A%2C%2A%21%26%2B"),
         (
-            {"param1": [{"k1": "v1"}, ["e1", "e2"]],
-             "param2": {"k2": {"k21": "v21"}, "k3": ["v3"]}},
+            {
+                "param1": [{"k1": "v1"}, ["e1", "e2"]],
+                "param2": {"k2": {"k21": "v21"}, "k3": ["v3"]},
+            },
             "param1=List((k1:v1),List(e1,e2))&param2=(k2:(k21:v21),k3:List(v3))",
         ),
         ({"a": None, "b": 1}, "b=1"),
@@ -101,8 +103,9 @@ def test_campaign_group_keys() -> None:
 
 
 def test_campaigns_search() -> None:
-    query = campaigns_search(campaign_groups=["urn:li:sponsoredCampaignGroup:456"],
-                             statuses=["ACTIVE", "PAUSED"])
+    query = campaigns_search(
+        campaign_groups=["urn:li:sponsoredCampaignGroup:456"], statuses=["ACTIVE", "PAUSED"]
+    )
     assert encode_query(query) == (
         "q=search&search=(campaignGroup:(values:List(urn%3Ali%3AsponsoredCampaignGroup%3A456)),"
         "status:(values:List(ACTIVE,PAUSED)))&sortOrder=ASCENDING"
@@ -125,8 +128,11 @@ def test_creatives_criteria() -> None:
 
 def test_analytics_query() -> None:
     query = analytics_query(
-        pivot="CAMPAIGN", time_granularity="DAILY", start=date(2024, 1, 1),
-        end=date(2024, 1, 31), campaigns=["urn:li:sponsoredCampaign:123"],
+        pivot="CAMPAIGN",
+        time_granularity="DAILY",
+        start=date(2024, 1, 1),
+        end=date(2024, 1, 31),
+        campaigns=["urn:li:sponsoredCampaign:123"],
         fields=["impressions", "clicks", "costInUsd", "dateRange", "pivotValues"],
     )
     assert encode_query(query) == (
@@ -139,13 +145,21 @@ def test_analytics_query() -> None:
 
 def test_analytics_query_limits() -> None:
     with pytest.raises(ValueError, match="at most 20"):
-        analytics_query(pivot="CAMPAIGN", time_granularity="ALL", start=date(2024, 1, 1),
-                        accounts=["urn:li:sponsoredAccount:1"],
-                        fields=[f"metric{i}" for i in range(21)])
+        analytics_query(
+            pivot="CAMPAIGN",
+            time_granularity="ALL",
+            start=date(2024, 1, 1),
+            accounts=["urn:li:sponsoredAccount:1"],
+            fields=[f"metric{i}" for i in range(21)],
+        )
     with pytest.raises(ValueError, match="facet"):
         analytics_query(pivot="CAMPAIGN", time_granularity="ALL", start=date(2024, 1, 1))
-    open_ended = analytics_query(pivot="ACCOUNT", time_granularity="ALL", start=date(2024, 5, 2),
-                                 accounts=["urn:li:sponsoredAccount:502840441"])
+    open_ended = analytics_query(
+        pivot="ACCOUNT",
+        time_granularity="ALL",
+        start=date(2024, 5, 2),
+        accounts=["urn:li:sponsoredAccount:502840441"],
+    )
     assert encode_query(open_ended) == (
         "q=analytics&pivot=ACCOUNT&timeGranularity=ALL&dateRange=(start:(year:2024,month:5,day:2))"
         "&accounts=List(urn%3Ali%3AsponsoredAccount%3A502840441)"

@@ -15,10 +15,16 @@ from app.linkedin.client import LinkedInClient
 from app.linkedin.errors import LinkedInTransportError, map_error
 from tests.linkedin.conftest import client_settings
 
-SHORT = {"status": 429,
-         "message": "Resource level throttle limit for calls to this resource is reached."}
-DAILY = {"status": 429, "message": (
-    "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.")}
+SHORT = {
+    "status": 429,
+    "message": "Resource level throttle limit for calls to this resource is reached.",
+}
+DAILY = {
+    "status": 429,
+    "message": (
+        "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."
+    ),
+}
 
 
 @pytest.fixture
@@ -71,8 +77,9 @@ def test_long_retry_after_not_waited(linkedin: LinkedInClient) -> None:
         (426, {"code": "NONEXISTENT_VERSION", "message": "x"}, False, False),
     ],
 )
-def test_retried_answers(linkedin: LinkedInClient, status: int, body: dict[str, Any],
-                         write: bool, retried: bool) -> None:
+def test_retried_answers(
+    linkedin: LinkedInClient, status: int, body: dict[str, Any], write: bool, retried: bool
+) -> None:
     assert linkedin.should_retry(error(status, body), write) is retried
 
 

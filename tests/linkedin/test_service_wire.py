@@ -26,8 +26,10 @@ async def test_service_queries(live_service: Service, sandbox: httpx.AsyncClient
 
     accounts = (await live_service.api.get("/v1/ad-accounts")).json()
     account_id = next(int(item["id"]) for item in accounts if item["currency"] == "USD")
-    listed = await live_service.api.get(f"/v1/ad-accounts/{account_id}/campaigns",
-                                        params=[("status", "ACTIVE"), ("status", "PAUSED")])
+    listed = await live_service.api.get(
+        f"/v1/ad-accounts/{account_id}/campaigns",
+        params=[("status", "ACTIVE"), ("status", "PAUSED")],
+    )
     assert listed.status_code == 200, listed.text
     search = (await rest_log(sandbox))[-1]
     assert search["path"] == f"/rest/adAccounts/{account_id}/adCampaignGroups"
@@ -36,13 +38,18 @@ async def test_service_queries(live_service: Service, sandbox: httpx.AsyncClient
     )
 
     # A create whose response is lost makes the service search by name before creating again.
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
-        "drop": {"when": "after_commit"}})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+            "drop": {"when": "after_commit"},
+        },
+    )
     start = datetime.now(UTC) + timedelta(hours=1)
     created = await live_service.api.post(
         f"/v1/ad-accounts/{account_id}/campaigns",
-        json={"name": "Spring, 'EU' (test)", "startTime": start.isoformat()})
+        json={"name": "Spring, 'EU' (test)", "startTime": start.isoformat()},
+    )
     assert created.status_code == 201, created.text
     log = await rest_log(sandbox)
     post = next(entry for entry in log if entry["method"] == "POST")

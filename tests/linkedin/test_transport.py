@@ -14,8 +14,10 @@ from app.core.settings import Settings
 from app.linkedin.transport import AiohttpTransport, create_http_client, request_never_sent
 from tests.servers import ThreadedServer
 
-QUERY = ("q=search&search=(name:(values:List(a%2Cb%20%28c%29)),"
-         "id:(values:List(urn%3Ali%3AsponsoredAccount%3A1)))&fields=id,name")
+QUERY = (
+    "q=search&search=(name:(values:List(a%2Cb%20%28c%29)),"
+    "id:(values:List(urn%3Ali%3AsponsoredAccount%3A1)))&fields=id,name"
+)
 URN_PATH = "/rest/adAccounts/1/creatives/urn%3Ali%3AsponsoredCreative%3A9"
 
 
@@ -45,8 +47,9 @@ async def last_request(sandbox: httpx.AsyncClient) -> dict[str, object]:
     return dict(log[-1])
 
 
-async def test_url_sent_verbatim(sandbox: httpx.AsyncClient, sandbox_server: ThreadedServer,
-                                 settings: Settings) -> None:
+async def test_url_sent_verbatim(
+    sandbox: httpx.AsyncClient, sandbox_server: ThreadedServer, settings: Settings
+) -> None:
     http = create_http_client(settings)
     async with http:
         await http.get(f"{sandbox_server.url}{URN_PATH}?{QUERY}")
@@ -61,8 +64,9 @@ async def test_url_sent_verbatim(sandbox: httpx.AsyncClient, sandbox_server: Thr
         assert seen["query"] == QUERY
 
 
-async def test_third_party_transport_decodes(sandbox: httpx.AsyncClient,
-                                             sandbox_server: ThreadedServer) -> None:
+async def test_third_party_transport_decodes(
+    sandbox: httpx.AsyncClient, sandbox_server: ThreadedServer
+) -> None:
     # Why the service does not use httpx_aiohttp 0.2.0: yarl re-quotes the URL it is given.
     async with httpx.AsyncClient(transport=ThirdPartyTransport()) as http:
         await http.get(f"{sandbox_server.url}{URN_PATH}?{QUERY}")

@@ -204,9 +204,7 @@ async def test_account_override(make_limiter: MakeLimiter) -> None:
     with pytest.raises(QuotaExceededError):
         await limiter.acquire("c1", "100")
     usage = await limiter.usage("c1", "400")
-    assert [(item.name, item.limit, item.window_seconds) for item in usage] == [
-        ("day", 100, 86400)
-    ]
+    assert [(item.name, item.limit, item.window_seconds) for item in usage] == [("day", 100, 86400)]
 
 
 def test_processes_admit_exact_count(redis_url: str) -> None:
@@ -218,9 +216,7 @@ def test_processes_admit_exact_count(redis_url: str) -> None:
     windows = {"minute": (60, 60.0)}
     scope = f"race-{time.time_ns()}"
     processes = [
-        context.Process(
-            target=race, args=(redis_url, windows, scope, 25, 4, ready, start, results)
-        )
+        context.Process(target=race, args=(redis_url, windows, scope, 25, 4, ready, start, results))
         for _ in range(4)
     ]
     for process in processes:

@@ -102,9 +102,7 @@ async def test_stop_during_concurrent_run(own_valkey: EmbeddedValkey, own_redis:
     await asyncio.gather(*tasks)
 
     before = [result for _, end, result in log if end < kill_started]
-    during = [
-        result for start, end, result in log if start >= kill_done and end < restart_started
-    ]
+    during = [result for start, end, result in log if start >= kill_done and end < restart_started]
     after = [result for start, _, result in log if start > restart_done]
     assert before
     assert set(before) == {"admitted"}

@@ -15,16 +15,23 @@ async def sandbox_calls(sandbox: httpx.AsyncClient, prefix: str = "/rest") -> in
 
 async def usd_account(api: httpx.AsyncClient) -> str:
     accounts = (await api.get("/v1/ad-accounts")).json()
-    return next(a["id"] for a in accounts if a["currency"] == "USD" and a["status"] == "ACTIVE"
-                and not a["test"])
+    return next(
+        a["id"]
+        for a in accounts
+        if a["currency"] == "USD" and a["status"] == "ACTIVE" and not a["test"]
+    )
 
 
 async def test_over_limit_is_refused_before_linkedin(
     database_url: str, redis_url: str, sandbox_server, sandbox: httpx.AsyncClient, db_engine, redis
 ) -> None:
-    settings = make_settings(database_url, redis_url, sandbox_server.url,
-                             linkedin_ads_live_mode=True,
-                             linkedin_ads_rate_limit_windows={"minute": {"limit": 3, "seconds": 60}})
+    settings = make_settings(
+        database_url,
+        redis_url,
+        sandbox_server.url,
+        linkedin_ads_live_mode=True,
+        linkedin_ads_rate_limit_windows={"minute": {"limit": 3, "seconds": 60}},
+    )
     async with running_service(settings) as service:
         await service.connect()
         account = await usd_account(service.api)
@@ -55,8 +62,9 @@ async def test_redis_down_refuses_and_recovers(
     valkey = EmbeddedValkey(tmp_path / "valkey")
     valkey.start()
     port = valkey.port
-    settings = make_settings(database_url, valkey.url, sandbox_server.url,
-                             linkedin_ads_live_mode=True)
+    settings = make_settings(
+        database_url, valkey.url, sandbox_server.url, linkedin_ads_live_mode=True
+    )
     try:
         async with running_service(settings) as service:
             await service.connect()
@@ -67,8 +75,9 @@ async def test_redis_down_refuses_and_recovers(
             valkey.kill()
             before = await sandbox_calls(sandbox)
             refused = [await service.api.get(path) for _ in range(5)]
-            dry_run_create = await service.api.post(path, json={
-                "name": "x", "startTime": "2031-01-01T00:00:00Z"}, headers={})
+            dry_run_create = await service.api.post(
+                path, json={"name": "x", "startTime": "2031-01-01T00:00:00Z"}, headers={}
+            )
             health = await service.api.get("/health")
             after = await sandbox_calls(sandbox)
 
@@ -99,8 +108,10 @@ async def test_dry_run_write_skips_limiter(
             await service.connect()
             account = await usd_account(service.api)
             valkey.kill()
-            created = await service.api.post(f"/v1/ad-accounts/{account}/campaigns", json={
-                "name": "Dry run while Redis is down", "startTime": "2031-01-01T00:00:00Z"})
+            created = await service.api.post(
+                f"/v1/ad-accounts/{account}/campaigns",
+                json={"name": "Dry run while Redis is down", "startTime": "2031-01-01T00:00:00Z"},
+            )
     finally:
         valkey.stop()
     assert created.status_code == 201, created.text

@@ -20,8 +20,9 @@ async def token(sandbox: httpx.AsyncClient) -> str:
 async def api(sandbox: httpx.AsyncClient, token: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the sandbox with member 1's token and the protocol headers."""
     # Plain HTTP on loopback: skipping the CA bundle saves about 80 ms per test.
-    async with httpx.AsyncClient(base_url=str(sandbox.base_url), timeout=30, verify=False,
-                                 headers=rest_headers(token)) as client:
+    async with httpx.AsyncClient(
+        base_url=str(sandbox.base_url), timeout=30, verify=False, headers=rest_headers(token)
+    ) as client:
         yield client
 
 

@@ -32,8 +32,12 @@ def rest_headers(token: str, **extra: str) -> dict[str, str]:
     }
 
 
-async def mint_token(sandbox: httpx.AsyncClient, member: str = "sandbox-member-1",
-                     scopes: list[str] | None = None, **extra: Any) -> str:
+async def mint_token(
+    sandbox: httpx.AsyncClient,
+    member: str = "sandbox-member-1",
+    scopes: list[str] | None = None,
+    **extra: Any,
+) -> str:
     body: dict[str, Any] = {"member": member, **extra}
     if scopes is not None:
         body["scopes"] = scopes

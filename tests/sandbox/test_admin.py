@@ -24,16 +24,25 @@ async def test_state_shape(sandbox: httpx.AsyncClient) -> None:
     currencies = {a["currency"] for a in state["accounts"]}
     assert {"USD", "EUR", "GBP", "CAD"} <= currencies
     assert [m["urn"] for m in state["members"]] == [
-        "urn:li:person:sandbox-member-1", "urn:li:person:sandbox-member-2"]
+        "urn:li:person:sandbox-member-1",
+        "urn:li:person:sandbox-member-2",
+    ]
     assert all(o["urn"].startswith("urn:li:organization:") for o in state["organizations"])
 
 
-async def test_reset_restores(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                              seeded: dict[str, Any]) -> None:
+async def test_reset_restores(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
-    await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json={
-        "account": f"urn:li:sponsoredAccount:{account}", "name": "temp", "status": "DRAFT",
-        "runSchedule": {"start": seeded["now_ms"] + 3_600_000}})
+    await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups",
+        json={
+            "account": f"urn:li:sponsoredAccount:{account}",
+            "name": "temp",
+            "status": "DRAFT",
+            "runSchedule": {"start": seeded["now_ms"] + 3_600_000},
+        },
+    )
     await sandbox.post("/_sandbox/clock", json={"offset_seconds": 500})
     await sandbox.post("/_sandbox/config", json={"programmatic_refresh": False})
     await sandbox.post("/_sandbox/faults", json=[{"status": 500}])
@@ -64,8 +73,10 @@ async def test_config_versions(sandbox: httpx.AsyncClient, token: str) -> None:
 
 async def test_daily_quota(sandbox: httpx.AsyncClient, token: str) -> None:
     await sandbox.post("/_sandbox/config", json={"daily_member_quota": 2})
-    statuses = [(await sandbox.get("/rest/adAccounts?q=search", headers=rest_headers(token)))
-                for _ in range(3)]
+    statuses = [
+        (await sandbox.get("/rest/adAccounts?q=search", headers=rest_headers(token)))
+        for _ in range(3)
+    ]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     assert "MEMBER DAY limit" in statuses[2].json()["message"]
     await sandbox.post("/_sandbox/clock", json={"advance_seconds": 86_400})
@@ -89,7 +100,10 @@ def test_command_line_server() -> None:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "app.sandbox", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20

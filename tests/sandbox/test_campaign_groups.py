@@ -31,15 +31,18 @@ async def create_group(api: httpx.AsyncClient, account: int, body: dict[str, Any
 
 def errors_of(response: httpx.Response) -> dict[str, str]:
     body = response.json()
-    return {e["input"]["inputPath"]["fieldPath"]: e["code"]
-            for e in body["errorDetails"]["inputErrors"]}
+    return {
+        e["input"]["inputPath"]["fieldPath"]: e["code"] for e in body["errorDetails"]["inputErrors"]
+    }
 
 
-async def test_create_headers(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                              seeded: dict[str, Any]) -> None:
+async def test_create_headers(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
-    response = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups",
-                              json=group_body(account, seeded["now_ms"]))
+    response = await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups", json=group_body(account, seeded["now_ms"])
+    )
     assert response.status_code == 201
     assert response.content == b""
     assert response.headers["content-length"] == "0"
@@ -78,9 +81,12 @@ async def test_batch_get(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None
 
 async def test_search_sort_and_pages(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
-    created = [await create_group(api, account, group_body(account, seeded["now_ms"],
-                                                            name=f"G{i}", status="PAUSED"))
-               for i in range(3)]
+    created = [
+        await create_group(
+            api, account, group_body(account, seeded["now_ms"], name=f"G{i}", status="PAUSED")
+        )
+        for i in range(3)
+    ]
     search = encode({"status": {"values": ["PAUSED"]}})
     base = f"/rest/adAccounts/{account}/adCampaignGroups?q=search&search={search}"
     first = (await api.get(f"{base}&sortOrder=DESCENDING&pageSize=2")).json()
@@ -90,8 +96,9 @@ async def test_search_sort_and_pages(api: httpx.AsyncClient, seeded: dict[str, A
     assert [g["id"] for g in second["elements"]] == [created[0]]
     assert "nextPageToken" not in second["metadata"]
     by_name = encode({"name": {"values": ["G1"]}})
-    named = (await api.get(f"/rest/adAccounts/{account}/adCampaignGroups?q=search"
-                           f"&search={by_name}")).json()
+    named = (
+        await api.get(f"/rest/adAccounts/{account}/adCampaignGroups?q=search&search={by_name}")
+    ).json()
     assert [g["id"] for g in named["elements"]] == [created[1]]
 
 
@@ -112,19 +119,26 @@ async def test_partial_update(api: httpx.AsyncClient, seeded: dict[str, Any]) ->
 async def test_update_needs_header(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     group_id = await create_group(api, account, group_body(account, seeded["now_ms"]))
-    response = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups/{group_id}",
-                              json={"patch": {"$set": {"name": "x"}}})
+    response = await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups/{group_id}",
+        json={"patch": {"$set": {"name": "x"}}},
+    )
     assert response.status_code == 400
 
 
 async def test_batch_partial_update(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     group_id = await create_group(api, account, group_body(account, seeded["now_ms"]))
-    body = {"entities": {str(group_id): {"patch": {"$set": {"status": "ARCHIVED"}}},
-                         "1": {"patch": {"$set": {"status": "ARCHIVED"}}}}}
+    body = {
+        "entities": {
+            str(group_id): {"patch": {"$set": {"status": "ARCHIVED"}}},
+            "1": {"patch": {"$set": {"status": "ARCHIVED"}}},
+        }
+    }
     response = await api.post(
         f"/rest/adAccounts/{account}/adCampaignGroups?ids=List({group_id},1)",
-        json=body, headers={"X-RestLi-Method": "BATCH_PARTIAL_UPDATE"},
+        json=body,
+        headers={"X-RestLi-Method": "BATCH_PARTIAL_UPDATE"},
     )
     assert response.status_code == 200
     result = response.json()
@@ -140,8 +154,9 @@ async def test_archive_reversible(api: httpx.AsyncClient, seeded: dict[str, Any]
     path = f"/rest/adAccounts/{account}/adCampaignGroups/{group_id}"
     headers = {"X-RestLi-Method": "PARTIAL_UPDATE"}
     for status in ("ARCHIVED", "ACTIVE"):
-        response = await api.post(path, json={"patch": {"$set": {"status": status}}},
-                                  headers=headers)
+        response = await api.post(
+            path, json={"patch": {"$set": {"status": status}}}, headers=headers
+        )
         assert response.status_code == 204
     assert (await api.get(path)).json()["status"] == "ACTIVE"
 
@@ -164,8 +179,7 @@ async def test_status_change_rejected(api: httpx.AsyncClient, seeded: dict[str, 
 async def test_delete_draft_only(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     active = await create_group(api, account, group_body(account, seeded["now_ms"]))
-    draft = await create_group(api, account, group_body(account, seeded["now_ms"],
-                                                        status="DRAFT"))
+    draft = await create_group(api, account, group_body(account, seeded["now_ms"], status="DRAFT"))
     base = f"/rest/adAccounts/{account}/adCampaignGroups"
     refused = await api.delete(f"{base}/{active}")
     assert refused.status_code == 400
@@ -185,8 +199,7 @@ async def test_missing_start(api: httpx.AsyncClient, seeded: dict[str, Any]) -> 
 
 async def test_multiple_failures(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind Europe"]
-    body = group_body(account, seeded["now_ms"],
-                      runSchedule={"start": seeded["now_ms"] + DAY_MS})
+    body = group_body(account, seeded["now_ms"], runSchedule={"start": seeded["now_ms"] + DAY_MS})
     response = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json=body)
     assert response.status_code == 400
     assert response.json()["code"] == "MULTIPLE_VALIDATIONS_FAILED"
@@ -198,9 +211,11 @@ async def test_multiple_failures(api: httpx.AsyncClient, seeded: dict[str, Any])
 
 async def test_start_in_past(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
-    body = group_body(account, seeded["now_ms"],
-                      runSchedule={"start": seeded["now_ms"] - DAY_MS,
-                                   "end": seeded["now_ms"] + DAY_MS})
+    body = group_body(
+        account,
+        seeded["now_ms"],
+        runSchedule={"start": seeded["now_ms"] - DAY_MS, "end": seeded["now_ms"] + DAY_MS},
+    )
     response = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json=body)
     assert response.status_code == 400
     assert response.json()["code"] == "DATE_TOO_EARLY"
@@ -214,11 +229,13 @@ async def test_end_before_start(api: httpx.AsyncClient, seeded: dict[str, Any]) 
     assert response.json()["code"] == "START_DATE_AFTER_END_DATE"
 
 
-async def test_draft_start_passed(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                                  seeded: dict[str, Any]) -> None:
+async def test_draft_start_passed(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
-    group_id = await create_group(api, account, group_body(account, seeded["now_ms"],
-                                                           status="DRAFT"))
+    group_id = await create_group(
+        api, account, group_body(account, seeded["now_ms"], status="DRAFT")
+    )
     await sandbox.post("/_sandbox/clock", json={"offset_seconds": 2 * 86_400})
     path = f"/rest/adAccounts/{account}/adCampaignGroups/{group_id}"
     headers = {"X-RestLi-Method": "PARTIAL_UPDATE"}
@@ -250,8 +267,9 @@ async def test_name_too_long(api: httpx.AsyncClient, seeded: dict[str, Any]) -> 
 
 async def test_amount_number_422(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
-    body = group_body(account, seeded["now_ms"],
-                      totalBudget={"amount": 19.9, "currencyCode": "USD"})
+    body = group_body(
+        account, seeded["now_ms"], totalBudget={"amount": 19.9, "currencyCode": "USD"}
+    )
     response = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json=body)
     assert response.status_code == 422
     assert response.json() == {
@@ -280,8 +298,9 @@ async def test_bad_enum_422(api: httpx.AsyncClient, seeded: dict[str, Any]) -> N
 
 async def test_version_gated_field(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
-    body = group_body(account, seeded["now_ms"],
-                      budgetOptimization={"bidStrategy": "MAXIMUM_DELIVERY"})
+    body = group_body(
+        account, seeded["now_ms"], budgetOptimization={"bidStrategy": "MAXIMUM_DELIVERY"}
+    )
     path = f"/rest/adAccounts/{account}/adCampaignGroups"
     old = await api.post(path, json=body, headers={"LinkedIn-Version": "202402"})
     assert old.status_code == 422
@@ -291,7 +310,8 @@ async def test_version_gated_field(api: httpx.AsyncClient, seeded: dict[str, Any
 
 async def test_canceled_account(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind Legacy"]
-    response = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups",
-                              json=group_body(account, seeded["now_ms"]))
+    response = await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups", json=group_body(account, seeded["now_ms"])
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS"

@@ -29,9 +29,13 @@ def campaign_body(account: int, group: int, **overrides: Any) -> dict[str, Any]:
         "locale": {"country": "US", "language": "en"},
         "dailyBudget": {"amount": "50.00", "currencyCode": "USD"},
         "unitCost": {"amount": "0", "currencyCode": "USD"},
-        "targetingCriteria": {"include": {"and": [
-            {"or": {"urn:li:adTargetingFacet:locations": ["urn:li:geo:103644278"]}},
-        ]}},
+        "targetingCriteria": {
+            "include": {
+                "and": [
+                    {"or": {"urn:li:adTargetingFacet:locations": ["urn:li:geo:103644278"]}},
+                ]
+            }
+        },
         "status": "PAUSED",
     }
     body.update(overrides)
@@ -43,8 +47,10 @@ async def create(api: httpx.AsyncClient, account: int, body: dict[str, Any]) -> 
 
 
 def codes(response: httpx.Response) -> dict[str, str]:
-    return {e["input"]["inputPath"]["fieldPath"]: e["code"]
-            for e in response.json()["errorDetails"]["inputErrors"]}
+    return {
+        e["input"]["inputPath"]["fieldPath"]: e["code"]
+        for e in response.json()["errorDetails"]["inputErrors"]
+    }
 
 
 async def test_create_and_get(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
@@ -94,10 +100,14 @@ async def test_plural_objective_422(api: httpx.AsyncClient, seeded: dict[str, An
 async def test_location_required(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
-    targeting = {"include": {"and": [
-        {"or": {"urn:li:adTargetingFacet:seniorities": ["urn:li:seniority:3"]}}]}}
-    response = await create(api, account, campaign_body(account, group,
-                                                        targetingCriteria=targeting))
+    targeting = {
+        "include": {
+            "and": [{"or": {"urn:li:adTargetingFacet:seniorities": ["urn:li:seniority:3"]}}]
+        }
+    }
+    response = await create(
+        api, account, campaign_body(account, group, targetingCriteria=targeting)
+    )
     assert response.status_code == 400
     assert codes(response) == {"/targetingCriteria/include": "MISSING_FIELD"}
 
@@ -107,14 +117,17 @@ async def test_include_exclude_clash(api: httpx.AsyncClient, seeded: dict[str, A
     group = seeded["default_groups"][account]
     seniority = "urn:li:adTargetingFacet:seniorities"
     targeting = {
-        "include": {"and": [
-            {"or": {"urn:li:adTargetingFacet:locations": ["urn:li:geo:92000000"]}},
-            {"or": {seniority: ["urn:li:seniority:3"]}},
-        ]},
+        "include": {
+            "and": [
+                {"or": {"urn:li:adTargetingFacet:locations": ["urn:li:geo:92000000"]}},
+                {"or": {seniority: ["urn:li:seniority:3"]}},
+            ]
+        },
         "exclude": {"or": {seniority: ["urn:li:seniority:1"]}},
     }
-    response = await create(api, account, campaign_body(account, group,
-                                                        targetingCriteria=targeting))
+    response = await create(
+        api, account, campaign_body(account, group, targetingCriteria=targeting)
+    )
     assert response.json()["code"] == "FIELD_CANNOT_BE_BOTH_IN_INCLUDED_AND_EXCLUDED_TARGETING"
 
 
@@ -130,8 +143,12 @@ async def test_budget_minimum(api: httpx.AsyncClient, seeded: dict[str, Any]) ->
 async def test_manual_bid_minimum(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
-    body = campaign_body(account, group, optimizationTargetType="NONE",
-                         unitCost={"amount": "1.50", "currencyCode": "USD"})
+    body = campaign_body(
+        account,
+        group,
+        optimizationTargetType="NONE",
+        unitCost={"amount": "1.50", "currencyCode": "USD"},
+    )
     response = await create(api, account, body)
     assert codes(response) == {"/unitCost/amount": "FIELD_VALUE_TOO_LOW"}
 
@@ -139,8 +156,12 @@ async def test_manual_bid_minimum(api: httpx.AsyncClient, seeded: dict[str, Any]
 async def test_currency_mismatch(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind UK"]
     group = seeded["default_groups"][account]
-    body = campaign_body(account, group, locale={"country": "GB", "language": "en"},
-                         unitCost={"amount": "0", "currencyCode": "GBP"})
+    body = campaign_body(
+        account,
+        group,
+        locale={"country": "GB", "language": "en"},
+        unitCost={"amount": "0", "currencyCode": "GBP"},
+    )
     response = await create(api, account, body)
     assert response.status_code == 400
     assert codes(response) == {"/dailyBudget/currencyCode": "CURRENCY_MISMATCH"}
@@ -149,9 +170,15 @@ async def test_currency_mismatch(api: httpx.AsyncClient, seeded: dict[str, Any])
 async def test_draft_group_rule(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     now = seeded["now_ms"]
-    group = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json={
-        "account": f"urn:li:sponsoredAccount:{account}", "name": "Draft group",
-        "status": "DRAFT", "runSchedule": {"start": now + DAY_MS}})
+    group = await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups",
+        json={
+            "account": f"urn:li:sponsoredAccount:{account}",
+            "name": "Draft group",
+            "status": "DRAFT",
+            "runSchedule": {"start": now + DAY_MS},
+        },
+    )
     group_id = int(group.headers["x-restli-id"])
     refused = await create(api, account, campaign_body(account, group_id))
     assert refused.json()["code"] == "ONLY_DRAFT_CAMPAIGNS_ALLOWED_IN_DRAFT_CAMPAIGN_GROUPS"
@@ -162,11 +189,12 @@ async def test_draft_group_rule(api: httpx.AsyncClient, seeded: dict[str, Any]) 
 async def test_objective_immutable(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
-    campaign_id = (await create(api, account, campaign_body(account, group))).headers[
-        "x-restli-id"]
-    response = await api.post(f"/rest/adAccounts/{account}/adCampaigns/{campaign_id}",
-                              json={"patch": {"$set": {"objectiveType": "ENGAGEMENT"}}},
-                              headers=UPDATE)
+    campaign_id = (await create(api, account, campaign_body(account, group))).headers["x-restli-id"]
+    response = await api.post(
+        f"/rest/adAccounts/{account}/adCampaigns/{campaign_id}",
+        json={"patch": {"$set": {"objectiveType": "ENGAGEMENT"}}},
+        headers=UPDATE,
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "IMMUTABLE_CAMPAIGN_OBJECTIVE_TYPE"
 
@@ -174,8 +202,7 @@ async def test_objective_immutable(api: httpx.AsyncClient, seeded: dict[str, Any
 async def test_pause_resume(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
-    campaign_id = (await create(api, account, campaign_body(account, group))).headers[
-        "x-restli-id"]
+    campaign_id = (await create(api, account, campaign_body(account, group))).headers["x-restli-id"]
     path = f"/rest/adAccounts/{account}/adCampaigns/{campaign_id}"
     resumed = await api.post(path, json={"patch": {"$set": {"status": "ACTIVE"}}}, headers=UPDATE)
     assert resumed.status_code == 204
@@ -185,15 +212,21 @@ async def test_pause_resume(api: httpx.AsyncClient, seeded: dict[str, Any]) -> N
     assert body["version"] == {"versionTag": "2"}
 
 
-async def test_budget_hold(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                           seeded: dict[str, Any]) -> None:
+async def test_budget_hold(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
-    campaign_id = (await create(api, account, campaign_body(account, group, status="ACTIVE"))
-                   ).headers["x-restli-id"]
-    held = await sandbox.post("/_sandbox/holds", json={
-        "urn": f"urn:li:sponsoredCampaign:{campaign_id}",
-        "holds": ["CAMPAIGN_TOTAL_BUDGET_HOLD"]})
+    campaign_id = (
+        await create(api, account, campaign_body(account, group, status="ACTIVE"))
+    ).headers["x-restli-id"]
+    held = await sandbox.post(
+        "/_sandbox/holds",
+        json={
+            "urn": f"urn:li:sponsoredCampaign:{campaign_id}",
+            "holds": ["CAMPAIGN_TOTAL_BUDGET_HOLD"],
+        },
+    )
     assert held.status_code == 200
     body = (await api.get(f"/rest/adAccounts/{account}/adCampaigns/{campaign_id}")).json()
     assert body["status"] == "ACTIVE"
@@ -203,10 +236,12 @@ async def test_budget_hold(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
 async def test_group_archive_cascades(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
-    campaign_id = (await create(api, account, campaign_body(account, group))).headers[
-        "x-restli-id"]
-    await api.post(f"/rest/adAccounts/{account}/adCampaignGroups/{group}",
-                   json={"patch": {"$set": {"status": "ARCHIVED"}}}, headers=UPDATE)
+    campaign_id = (await create(api, account, campaign_body(account, group))).headers["x-restli-id"]
+    await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups/{group}",
+        json={"patch": {"$set": {"status": "ARCHIVED"}}},
+        headers=UPDATE,
+    )
     body = (await api.get(f"/rest/adAccounts/{account}/adCampaigns/{campaign_id}")).json()
     assert body["status"] == "ARCHIVED"
 
@@ -218,8 +253,12 @@ async def test_search_requires_criteria(api: httpx.AsyncClient, seeded: dict[str
     campaign_id = int(created.headers["x-restli-id"])
     base = f"/rest/adAccounts/{account}/adCampaigns?q=search"
     assert (await api.get(base)).status_code == 400
-    search = encode({"campaignGroup": {"values": [f"urn:li:sponsoredCampaignGroup:{group}"]},
-                     "status": {"values": ["PAUSED"]}})
+    search = encode(
+        {
+            "campaignGroup": {"values": [f"urn:li:sponsoredCampaignGroup:{group}"]},
+            "status": {"values": ["PAUSED"]},
+        }
+    )
     body = (await api.get(f"{base}&search={search}")).json()
     assert [c["id"] for c in body["elements"]] == [campaign_id]
 
@@ -228,23 +267,29 @@ async def test_delete_draft(api: httpx.AsyncClient, seeded: dict[str, Any]) -> N
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
     paused = (await create(api, account, campaign_body(account, group))).headers["x-restli-id"]
-    draft = (await create(api, account, campaign_body(account, group, status="DRAFT"))
-             ).headers["x-restli-id"]
+    draft = (await create(api, account, campaign_body(account, group, status="DRAFT"))).headers[
+        "x-restli-id"
+    ]
     base = f"/rest/adAccounts/{account}/adCampaigns"
     refused = await api.delete(f"{base}/{paused}")
     assert refused.json()["code"] == "DELETE_ALLOWED_ONLY_FOR_DRAFT_STATUS"
     assert (await api.delete(f"{base}/{draft}")).status_code == 204
 
 
-async def test_terminal_status(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                               seeded: dict[str, Any]) -> None:
+async def test_terminal_status(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
     group = seeded["default_groups"][account]
-    campaign_id = (await create(api, account, campaign_body(account, group))).headers[
-        "x-restli-id"]
-    await sandbox.post("/_sandbox/holds", json={"urn": f"urn:li:sponsoredCampaign:{campaign_id}",
-                                                "status": "CANCELED"})
-    response = await api.post(f"/rest/adAccounts/{account}/adCampaigns/{campaign_id}",
-                              json={"patch": {"$set": {"status": "ACTIVE"}}}, headers=UPDATE)
+    campaign_id = (await create(api, account, campaign_body(account, group))).headers["x-restli-id"]
+    await sandbox.post(
+        "/_sandbox/holds",
+        json={"urn": f"urn:li:sponsoredCampaign:{campaign_id}", "status": "CANCELED"},
+    )
+    response = await api.post(
+        f"/rest/adAccounts/{account}/adCampaigns/{campaign_id}",
+        json={"patch": {"$set": {"status": "ACTIVE"}}},
+        headers=UPDATE,
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS"

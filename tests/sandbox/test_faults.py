@@ -30,35 +30,57 @@ async def add_fault(sandbox: httpx.AsyncClient, rule: dict[str, Any]) -> None:
     assert response.status_code == 200, response.text
 
 
-async def test_drop_after_commit(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                                 seeded: dict[str, Any]) -> None:
+async def test_drop_after_commit(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
-    await add_fault(sandbox, {"match": {"method": "POST", "path_regex": "adCampaignGroups$"},
-                              "drop": {"when": "after_commit"}})
+    await add_fault(
+        sandbox,
+        {
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$"},
+            "drop": {"when": "after_commit"},
+        },
+    )
     with pytest.raises(httpx.TransportError):
-        await api.post(f"/rest/adAccounts/{account}/adCampaignGroups",
-                       json=group_body(account, seeded["now_ms"], "Dropped after"))
+        await api.post(
+            f"/rest/adAccounts/{account}/adCampaignGroups",
+            json=group_body(account, seeded["now_ms"], "Dropped after"),
+        )
     assert "Dropped after" in await group_names(sandbox)
 
 
-async def test_drop_before_commit(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                                  seeded: dict[str, Any]) -> None:
+async def test_drop_before_commit(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
-    await add_fault(sandbox, {"match": {"method": "POST", "path_regex": "adCampaignGroups$"},
-                              "drop": {"when": "before_commit"}})
+    await add_fault(
+        sandbox,
+        {
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$"},
+            "drop": {"when": "before_commit"},
+        },
+    )
     with pytest.raises(httpx.TransportError):
-        await api.post(f"/rest/adAccounts/{account}/adCampaignGroups",
-                       json=group_body(account, seeded["now_ms"], "Dropped before"))
+        await api.post(
+            f"/rest/adAccounts/{account}/adCampaignGroups",
+            json=group_body(account, seeded["now_ms"], "Dropped before"),
+        )
     assert "Dropped before" not in await group_names(sandbox)
     log = (await sandbox.get("/_sandbox/requests", params={"method": "POST"})).json()
     assert log["requests"][-1]["dropped"] is True
 
 
-async def test_drop_times_once(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                               seeded: dict[str, Any]) -> None:
+async def test_drop_times_once(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
-    await add_fault(sandbox, {"match": {"path_regex": "adCampaignGroups$", "times": 1},
-                              "drop": {"when": "before_commit"}})
+    await add_fault(
+        sandbox,
+        {
+            "match": {"path_regex": "adCampaignGroups$", "times": 1},
+            "drop": {"when": "before_commit"},
+        },
+    )
     path = f"/rest/adAccounts/{account}/adCampaignGroups"
     with pytest.raises(httpx.TransportError):
         await api.post(path, json=group_body(account, seeded["now_ms"], "Retry"))
@@ -76,8 +98,9 @@ async def test_status_503(sandbox: httpx.AsyncClient, api: httpx.AsyncClient) ->
 
 
 async def test_after_skips(sandbox: httpx.AsyncClient, api: httpx.AsyncClient) -> None:
-    await add_fault(sandbox, {"match": {"path_regex": "adAccounts", "after": 2, "times": 1},
-                              "status": 500})
+    await add_fault(
+        sandbox, {"match": {"path_regex": "adAccounts", "after": 2, "times": 1}, "status": 500}
+    )
     statuses = [(await api.get("/rest/adAccounts?q=search")).status_code for _ in range(4)]
     assert statuses == [200, 200, 500, 200]
 
@@ -90,8 +113,9 @@ async def test_after_skips(sandbox: httpx.AsyncClient, api: httpx.AsyncClient) -
         ("analytics_volume", "45 million metric values"),
     ],
 )
-async def test_throttle(sandbox: httpx.AsyncClient, api: httpx.AsyncClient, kind: str,
-                        fragment: str) -> None:
+async def test_throttle(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, kind: str, fragment: str
+) -> None:
     await add_fault(sandbox, {"match": {"path_regex": "adAccounts"}, "throttle": {"kind": kind}})
     response = await api.get("/rest/adAccounts?q=search")
     assert response.status_code == 429
@@ -111,8 +135,9 @@ async def test_latency(sandbox: httpx.AsyncClient, api: httpx.AsyncClient) -> No
 
 
 async def test_revoke_token(sandbox: httpx.AsyncClient, api: httpx.AsyncClient) -> None:
-    await add_fault(sandbox, {"match": {"path_regex": "adAccounts", "times": 1},
-                              "revoke_token": True})
+    await add_fault(
+        sandbox, {"match": {"path_regex": "adAccounts", "times": 1}, "revoke_token": True}
+    )
     first = await api.get("/rest/adAccounts?q=search")
     second = await api.get("/rest/adAccounts?q=search")
     assert first.status_code == 401
@@ -136,8 +161,9 @@ async def test_faults_cleared(sandbox: httpx.AsyncClient, api: httpx.AsyncClient
 
 
 async def test_fault_rule_invalid(sandbox: httpx.AsyncClient) -> None:
-    response = await sandbox.post("/_sandbox/faults",
-                                  json=[{"match": {}, "status": 503, "latency_ms": 5}])
+    response = await sandbox.post(
+        "/_sandbox/faults", json=[{"match": {}, "status": 503, "latency_ms": 5}]
+    )
     assert response.status_code == 422
     response = await sandbox.post("/_sandbox/faults", json=[{"status": 404}])
     assert response.status_code == 422
@@ -148,11 +174,19 @@ async def test_fault_adds_headers(sandbox_server) -> None:
 
     async with client_library.AsyncClient(base_url=sandbox_server.url, timeout=5) as admin:
         await admin.post("/_sandbox/reset")
-        await admin.post("/_sandbox/faults", json=[{
-            "match": {"path_regex": "/rest/adAccounts"},
-            "throttle": {"kind": "short"}, "headers": {"Retry-After": "3"}}])
-        response = await admin.get("/rest/adAccounts?q=search",
-                                   headers={"LinkedIn-Version": "202402"})
+        await admin.post(
+            "/_sandbox/faults",
+            json=[
+                {
+                    "match": {"path_regex": "/rest/adAccounts"},
+                    "throttle": {"kind": "short"},
+                    "headers": {"Retry-After": "3"},
+                }
+            ],
+        )
+        response = await admin.get(
+            "/rest/adAccounts?q=search", headers={"LinkedIn-Version": "202402"}
+        )
         await admin.post("/_sandbox/reset")
     assert response.status_code == 429
     assert response.headers["retry-after"] == "3"
@@ -163,9 +197,15 @@ async def test_hang_drop_times_out(sandbox_server) -> None:
 
     async with client_library.AsyncClient(base_url=sandbox_server.url, timeout=5) as admin:
         await admin.post("/_sandbox/reset")
-        await admin.post("/_sandbox/faults", json=[{
-            "match": {"path_regex": "/rest/adAccounts"},
-            "drop": {"when": "before_commit", "mode": "hang", "hang_seconds": 2}}])
+        await admin.post(
+            "/_sandbox/faults",
+            json=[
+                {
+                    "match": {"path_regex": "/rest/adAccounts"},
+                    "drop": {"when": "before_commit", "mode": "hang", "hang_seconds": 2},
+                }
+            ],
+        )
         async with client_library.AsyncClient(base_url=sandbox_server.url, timeout=0.5) as short:
             try:
                 await short.get("/rest/adAccounts?q=search", headers={"LinkedIn-Version": "202402"})

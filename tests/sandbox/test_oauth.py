@@ -30,8 +30,9 @@ def authorize_params(**extra: str) -> dict[str, str]:
     }
 
 
-async def approve(sandbox: httpx.AsyncClient, member: str = "urn:li:person:sandbox-member-1",
-                  **extra: str) -> str:
+async def approve(
+    sandbox: httpx.AsyncClient, member: str = "urn:li:person:sandbox-member-1", **extra: str
+) -> str:
     form = {**authorize_params(**extra), "decision": "approve", "member": member}
     response = await sandbox.post("/oauth/v2/authorization", data=form)
     assert response.status_code == 302
@@ -41,8 +42,13 @@ async def approve(sandbox: httpx.AsyncClient, member: str = "urn:li:person:sandb
 
 
 async def exchange(sandbox: httpx.AsyncClient, code: str, **extra: str) -> httpx.Response:
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            **CLIENT, **extra}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        **CLIENT,
+        **extra,
+    }
     return await sandbox.post("/oauth/v2/accessToken", data=form)
 
 
@@ -72,8 +78,9 @@ async def test_cancel_redirect(sandbox: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_scope(sandbox: httpx.AsyncClient) -> None:
-    response = await sandbox.get("/oauth/v2/authorization",
-                                 params=authorize_params(scope="r_ads r_nonsense"))
+    response = await sandbox.get(
+        "/oauth/v2/authorization", params=authorize_params(scope="r_ads r_nonsense")
+    )
     assert response.status_code == 302
     query = parse_qs(urlsplit(response.headers["location"]).query)
     assert query["error"] == ["unauthorized_scope_error"]
@@ -83,16 +90,18 @@ async def test_unknown_scope(sandbox: httpx.AsyncClient) -> None:
 
 
 async def test_bad_redirect_uri(sandbox: httpx.AsyncClient) -> None:
-    response = await sandbox.get("/oauth/v2/authorization",
-                                 params=authorize_params(redirect_uri="https://evil.example/cb"))
+    response = await sandbox.get(
+        "/oauth/v2/authorization", params=authorize_params(redirect_uri="https://evil.example/cb")
+    )
     assert response.status_code == 400
     assert "redirect_uri" in response.text
     assert "location" not in response.headers
 
 
 async def test_bad_client_id(sandbox: httpx.AsyncClient) -> None:
-    response = await sandbox.get("/oauth/v2/authorization",
-                                 params=authorize_params(client_id="other"))
+    response = await sandbox.get(
+        "/oauth/v2/authorization", params=authorize_params(client_id="other")
+    )
     assert response.status_code == 400
 
 
@@ -101,15 +110,21 @@ async def test_code_exchange(sandbox: httpx.AsyncClient) -> None:
     response = await exchange(sandbox, code)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "expires_in", "refresh_token",
-                         "refresh_token_expires_in", "scope"}
+    assert set(body) == {
+        "access_token",
+        "expires_in",
+        "refresh_token",
+        "refresh_token_expires_in",
+        "scope",
+    }
     assert body["expires_in"] == 5_184_000
     assert body["refresh_token_expires_in"] == 31_536_000
     assert body["scope"] == SCOPES
     assert len(body["access_token"]) >= 500
     assert re.fullmatch(r"[A-Za-z0-9_-]+", body["access_token"])
-    accounts = await sandbox.get("/rest/adAccounts?q=search",
-                                 headers=rest_headers(body["access_token"]))
+    accounts = await sandbox.get(
+        "/rest/adAccounts?q=search", headers=rest_headers(body["access_token"])
+    )
     assert accounts.status_code == 200
 
 
@@ -182,8 +197,9 @@ async def test_refresh_keeps_token(sandbox: httpx.AsyncClient) -> None:
     assert body["access_token"] != first["access_token"]
     assert body["expires_in"] == 5_184_000
     assert 306 * 86_400 - 5 <= body["refresh_token_expires_in"] <= 306 * 86_400
-    old = await sandbox.get("/rest/adAccounts?q=search",
-                            headers=rest_headers(first["access_token"]))
+    old = await sandbox.get(
+        "/rest/adAccounts?q=search", headers=rest_headers(first["access_token"])
+    )
     assert old.status_code == 200
 
 
@@ -237,14 +253,17 @@ async def test_introspect_bad_secret(sandbox: httpx.AsyncClient) -> None:
 
 async def test_revoke_endpoint(sandbox: httpx.AsyncClient) -> None:
     body = (await exchange(sandbox, await approve(sandbox))).json()
-    response = await sandbox.post("/oauth/v2/revoke",
-                                  data={**CLIENT, "token": body["access_token"]})
+    response = await sandbox.post(
+        "/oauth/v2/revoke", data={**CLIENT, "token": body["access_token"]}
+    )
     assert response.status_code == 200
-    api = await sandbox.get("/rest/adAccounts?q=search",
-                            headers=rest_headers(body["access_token"]))
+    api = await sandbox.get("/rest/adAccounts?q=search", headers=rest_headers(body["access_token"]))
     assert api.status_code == 401
-    info = (await sandbox.post("/oauth/v2/introspectToken",
-                               data={**CLIENT, "token": body["access_token"]})).json()
+    info = (
+        await sandbox.post(
+            "/oauth/v2/introspectToken", data={**CLIENT, "token": body["access_token"]}
+        )
+    ).json()
     assert info["status"] == "revoked"
 
 

@@ -174,16 +174,20 @@ async def test_protocol_v1_rejects_list(api: httpx.AsyncClient, seeded: dict[str
     assert response.status_code == 400
 
 
-async def test_request_log(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                           seeded: dict[str, Any]) -> None:
+async def test_request_log(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
     await api.post(
         f"/rest/adAccounts/{account}/adCampaignGroups",
         json={"name": "logged"},
         headers={"Idempotency-Key": "key-1"},
     )
-    log = (await sandbox.get("/_sandbox/requests",
-                             params={"path_prefix": "/rest/adAccounts", "method": "POST"})).json()
+    log = (
+        await sandbox.get(
+            "/_sandbox/requests", params={"path_prefix": "/rest/adAccounts", "method": "POST"}
+        )
+    ).json()
     assert log["count"] == 1
     entry = log["requests"][0]
     assert entry["path"] == f"/rest/adAccounts/{account}/adCampaignGroups"
@@ -198,8 +202,9 @@ async def test_request_log(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
     assert (await sandbox.get("/_sandbox/requests")).json()["count"] == 0
 
 
-async def test_idempotency_key_ignored(sandbox: httpx.AsyncClient, api: httpx.AsyncClient,
-                                       seeded: dict[str, Any]) -> None:
+async def test_idempotency_key_ignored(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
     body = {
         "account": f"urn:li:sponsoredAccount:{account}",
@@ -208,10 +213,12 @@ async def test_idempotency_key_ignored(sandbox: httpx.AsyncClient, api: httpx.As
         "runSchedule": {"start": seeded["now_ms"] + 3_600_000},
     }
     headers = {"Idempotency-Key": "same-key"}
-    first = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json=body,
-                           headers=headers)
-    second = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json=body,
-                            headers=headers)
+    first = await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups", json=body, headers=headers
+    )
+    second = await api.post(
+        f"/rest/adAccounts/{account}/adCampaignGroups", json=body, headers=headers
+    )
     assert first.status_code == second.status_code == 201
     assert first.headers["x-restli-id"] != second.headers["x-restli-id"]
     state = (await sandbox.get("/_sandbox/state")).json()

@@ -23,19 +23,25 @@ async def advance(sandbox: httpx.AsyncClient, seconds: float) -> None:
     await sandbox.post("/_sandbox/clock", json={"advance_seconds": seconds})
 
 
-async def test_register_upload(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                               seeded: dict[str, Any]) -> None:
-    body = {"registerUploadRequest": {
-        "owner": organization(seeded),
-        "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"],
-        "serviceRelationships": [{"identifier": "urn:li:userGeneratedContent",
-                                  "relationshipType": "OWNER"}],
-        "supportedUploadMechanism": ["SYNCHRONOUS_UPLOAD"]}}
+async def test_register_upload(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
+    body = {
+        "registerUploadRequest": {
+            "owner": organization(seeded),
+            "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"],
+            "serviceRelationships": [
+                {"identifier": "urn:li:userGeneratedContent", "relationshipType": "OWNER"}
+            ],
+            "supportedUploadMechanism": ["SYNCHRONOUS_UPLOAD"],
+        }
+    }
     response = await api.post("/rest/assets?action=registerUpload", json=body)
     assert response.status_code == 200
     value = response.json()["value"]
     mechanism = value["uploadMechanism"][
-        "com.linkedin.digitalmedia.uploading.MediaUploadHttpRequest"]
+        "com.linkedin.digitalmedia.uploading.MediaUploadHttpRequest"
+    ]
     assert mechanism["uploadUrl"].startswith(f"{sandbox.base_url}/mediaUpload/")
     assert value["asset"].startswith("urn:li:digitalmediaAsset:")
     assert value["mediaArtifact"].startswith(f"urn:li:digitalmediaMediaArtifact:({value['asset']},")
@@ -48,13 +54,19 @@ async def test_register_upload(api: httpx.AsyncClient, sandbox: httpx.AsyncClien
     assert status["recipes"][0]["status"] == "PROCESSING"
     await advance(sandbox, 10)
     status = (await api.get(f"/v2/assets/{asset_id}")).json()
-    assert status["recipes"][0] == {"recipe": "urn:li:digitalmediaRecipe:feedshare-image",
-                                    "status": "AVAILABLE"}
+    assert status["recipes"][0] == {
+        "recipe": "urn:li:digitalmediaRecipe:feedshare-image",
+        "status": "AVAILABLE",
+    }
 
 
 async def test_register_empty_owner(api: httpx.AsyncClient) -> None:
-    body = {"registerUploadRequest": {"owner": "",
-                                      "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"]}}
+    body = {
+        "registerUploadRequest": {
+            "owner": "",
+            "recipes": ["urn:li:digitalmediaRecipe:feedshare-image"],
+        }
+    }
     response = await api.post("/rest/assets?action=registerUpload", json=body)
     assert response.status_code == 400
     message = response.json()["message"]
@@ -62,13 +74,19 @@ async def test_register_empty_owner(api: httpx.AsyncClient) -> None:
     assert "empty" in message
 
 
-async def test_image_flow(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                          seeded: dict[str, Any]) -> None:
+async def test_image_flow(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     account = seeded["accounts"]["Northwind US"]
-    body = {"initializeUploadRequest": {
-        "owner": organization(seeded),
-        "mediaLibraryMetadata": {"associatedAccount": f"urn:li:sponsoredAccount:{account}",
-                                 "assetName": "Hero"}}}
+    body = {
+        "initializeUploadRequest": {
+            "owner": organization(seeded),
+            "mediaLibraryMetadata": {
+                "associatedAccount": f"urn:li:sponsoredAccount:{account}",
+                "assetName": "Hero",
+            },
+        }
+    }
     value = (await api.post("/rest/images?action=initializeUpload", json=body)).json()["value"]
     image = value["image"]
     assert image.startswith("urn:li:image:")
@@ -85,8 +103,9 @@ async def test_image_flow(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
     assert raw.status_code == 400
 
 
-async def test_image_wrong_type(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                                seeded: dict[str, Any]) -> None:
+async def test_image_wrong_type(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     body = {"initializeUploadRequest": {"owner": organization(seeded)}}
     value = (await api.post("/rest/images?action=initializeUpload", json=body)).json()["value"]
     await api.put(value["uploadUrl"], content=b"%PDF-1.7 not an image")
@@ -95,8 +114,9 @@ async def test_image_wrong_type(api: httpx.AsyncClient, sandbox: httpx.AsyncClie
     assert status["status"] == "PROCESSING_FAILED"
 
 
-async def test_document_flow(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                             seeded: dict[str, Any]) -> None:
+async def test_document_flow(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     body = {"initializeUploadRequest": {"owner": organization(seeded)}}
     value = (await api.post("/rest/documents?action=initializeUpload", json=body)).json()["value"]
     assert value["document"].startswith("urn:li:document:")
@@ -126,27 +146,44 @@ async def chunks(size: int, first: bytes = b"") -> AsyncIterator[bytes]:
         yield piece
 
 
-async def test_video_multipart(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                               seeded: dict[str, Any]) -> None:
+async def test_video_multipart(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     size = 2 * PART + 1000
-    body = {"initializeUploadRequest": {"owner": organization(seeded), "fileSizeBytes": size,
-                                        "uploadCaptions": False, "uploadThumbnail": False}}
+    body = {
+        "initializeUploadRequest": {
+            "owner": organization(seeded),
+            "fileSizeBytes": size,
+            "uploadCaptions": False,
+            "uploadThumbnail": False,
+        }
+    }
     value = (await api.post("/rest/videos?action=initializeUpload", json=body)).json()["value"]
     instructions = value["uploadInstructions"]
     assert [(i["firstByte"], i["lastByte"]) for i in instructions] == [
-        (0, PART - 1), (PART, 2 * PART - 1), (2 * PART, size - 1)]
+        (0, PART - 1),
+        (PART, 2 * PART - 1),
+        (2 * PART, size - 1),
+    ]
     assert value["uploadToken"] == ""
     etags = []
     async with httpx.AsyncClient(timeout=30) as unsigned:
         for index, instruction in enumerate(instructions):
             length = instruction["lastByte"] - instruction["firstByte"] + 1
-            response = await unsigned.put(instruction["uploadUrl"],
-                                          content=chunks(length, MP4_HEAD if index == 0 else b""),
-                                          headers={"Content-Type": "application/octet-stream"})
+            response = await unsigned.put(
+                instruction["uploadUrl"],
+                content=chunks(length, MP4_HEAD if index == 0 else b""),
+                headers={"Content-Type": "application/octet-stream"},
+            )
             assert response.status_code == 200
             etags.append(response.headers["etag"])
-    finalize = {"finalizeUploadRequest": {"video": value["video"], "uploadToken": "",
-                                          "uploadedPartIds": list(reversed(etags))}}
+    finalize = {
+        "finalizeUploadRequest": {
+            "video": value["video"],
+            "uploadToken": "",
+            "uploadedPartIds": list(reversed(etags)),
+        }
+    }
     wrong = await api.post("/rest/videos?action=finalizeUpload", json=finalize)
     assert wrong.status_code == 400
     finalize["finalizeUploadRequest"]["uploadedPartIds"] = etags
@@ -169,20 +206,30 @@ async def test_video_part_size(api: httpx.AsyncClient, seeded: dict[str, Any]) -
 
 
 async def test_video_too_large(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
-    body = {"initializeUploadRequest": {"owner": organization(seeded),
-                                        "fileSizeBytes": 500 * 1024 * 1024 + 1}}
+    body = {
+        "initializeUploadRequest": {
+            "owner": organization(seeded),
+            "fileSizeBytes": 500 * 1024 * 1024 + 1,
+        }
+    }
     response = await api.post("/rest/videos?action=initializeUpload", json=body)
     assert response.status_code == 400
 
 
-async def test_large_upload_streams(api: httpx.AsyncClient, sandbox: httpx.AsyncClient,
-                                    seeded: dict[str, Any]) -> None:
+async def test_large_upload_streams(
+    api: httpx.AsyncClient, sandbox: httpx.AsyncClient, seeded: dict[str, Any]
+) -> None:
     """A 200 MB upload goes through without the server holding the file in memory."""
-    body = {"registerUploadRequest": {"owner": organization(seeded),
-                                      "recipes": ["urn:li:digitalmediaRecipe:feedshare-video"]}}
+    body = {
+        "registerUploadRequest": {
+            "owner": organization(seeded),
+            "recipes": ["urn:li:digitalmediaRecipe:feedshare-video"],
+        }
+    }
     value = (await api.post("/rest/assets?action=registerUpload", json=body)).json()["value"]
-    url = value["uploadMechanism"][
-        "com.linkedin.digitalmedia.uploading.MediaUploadHttpRequest"]["uploadUrl"]
+    url = value["uploadMechanism"]["com.linkedin.digitalmedia.uploading.MediaUploadHttpRequest"][
+        "uploadUrl"
+    ]
     size = 200 * 1024 * 1024
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     response = await api.put(url, content=chunks(size, MP4_HEAD))

@@ -31,8 +31,11 @@ async def make_all_due(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def backfill_account(live_service, sandbox: httpx.AsyncClient,  # type: ignore[no-untyped-def]
-                           api: httpx.AsyncClient) -> int:
+async def backfill_account(
+    live_service,
+    sandbox: httpx.AsyncClient,  # type: ignore[no-untyped-def]
+    api: httpx.AsyncClient,
+) -> int:
     from tests.analytics.helpers import make_campaign, seeded_accounts
 
     us = (await seeded_accounts(sandbox))["Northwind US"]

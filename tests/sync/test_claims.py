@@ -18,9 +18,13 @@ from tests.sync.conftest import sandbox_requests
 ACCOUNTS = 50
 
 
-async def test_two_workers_sync_once(service_settings, db_engine: AsyncEngine, redis,  # type: ignore[no-untyped-def]
-                                     sandbox: httpx.AsyncClient,
-                                     api: httpx.AsyncClient) -> None:
+async def test_two_workers_sync_once(
+    service_settings,
+    db_engine: AsyncEngine,
+    redis,  # type: ignore[no-untyped-def]
+    sandbox: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+) -> None:
     state = (await sandbox.get("/_sandbox/state")).json()
     organization = state["members"][0]["organizations"][0]
     created = []
@@ -35,11 +39,15 @@ async def test_two_workers_sync_once(service_settings, db_engine: AsyncEngine, r
     async with running_service(settings) as first, running_service(settings) as second:
         await first.connect()
         await sandbox.delete("/_sandbox/requests")
-        results = await asyncio.gather(first.app.state.sync.run_once(),
-                                       second.app.state.sync.run_once())
+        results = await asyncio.gather(
+            first.app.state.sync.run_once(), second.app.state.sync.run_once()
+        )
 
-    connected = {account["id"] for account in state["accounts"]
-                 if any(a["id"] == account["id"] for a in state["members"][0]["accounts"])}
+    connected = {
+        account["id"]
+        for account in state["accounts"]
+        if any(a["id"] == account["id"] for a in state["members"][0]["accounts"])
+    }
     synced = [set(result.account_ids) for result in results]
     assert synced[0].isdisjoint(synced[1])
     assert synced[0] | synced[1] == connected
@@ -65,7 +73,12 @@ async def test_two_workers_sync_once(service_settings, db_engine: AsyncEngine, r
     assert {pivot for pivot, _ in pulled} == {"CAMPAIGN_GROUP", "CAMPAIGN", "CREATIVE"}
 
     async with db_engine.connect() as connection:
-        rows = (await connection.execute(text(
-            "SELECT count(*), count(last_synced_at), count(last_sync_error) FROM ad_accounts"
-        ))).one()
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT count(*), count(last_synced_at), count(last_sync_error) "
+                    "FROM ad_accounts"
+                )
+            )
+        ).one()
     assert tuple(rows) == (ACCOUNTS + 6, ACCOUNTS + 6, 0)

@@ -33,9 +33,12 @@ async def events(service: Service) -> list[dict[str, Any]]:
     return [event for event in response.json()["items"] if event["entityType"] != "connection"]
 
 
-async def test_state_changes_become_events(live_service: Service, sandbox: httpx.AsyncClient,
-                                           api: httpx.AsyncClient,
-                                           db_engine: AsyncEngine) -> None:
+async def test_state_changes_become_events(
+    live_service: Service,
+    sandbox: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    db_engine: AsyncEngine,
+) -> None:
     us = await setup_us(sandbox, api)
     await live_service.connect()
     sync = live_service.app.state.sync
@@ -43,15 +46,24 @@ async def test_state_changes_become_events(live_service: Service, sandbox: httpx
     assert await events(live_service) == []
 
     creative_id = us["creative"].rsplit(":", 1)[-1]
-    await sandbox.post(f"/_sandbox/creatives/{creative_id}/review",
-                       json={"status": "REJECTED", "rejectionReasons": ["MISLEADING_CLAIMS"]})
-    await sandbox.post("/_sandbox/holds", json={
-        "urn": f"urn:li:sponsoredCampaign:{us['campaign']}",
-        "holds": ["CAMPAIGN_TOTAL_BUDGET_HOLD"], "status": "COMPLETED"})
+    await sandbox.post(
+        f"/_sandbox/creatives/{creative_id}/review",
+        json={"status": "REJECTED", "rejectionReasons": ["MISLEADING_CLAIMS"]},
+    )
+    await sandbox.post(
+        "/_sandbox/holds",
+        json={
+            "urn": f"urn:li:sponsoredCampaign:{us['campaign']}",
+            "holds": ["CAMPAIGN_TOTAL_BUDGET_HOLD"],
+            "status": "COMPLETED",
+        },
+    )
     await make_all_due(db_engine)
     result = await sync.run_once()
-    found = {(event["type"], event["entityType"], event["entityId"]): event
-             for event in await events(live_service)}
+    found = {
+        (event["type"], event["entityType"], event["entityId"]): event
+        for event in await events(live_service)
+    }
     assert result.events == len(found)
     rejected = found[("creative_rejected", "ad", creative_id)]
     assert rejected["data"]["rejectionReasons"] == ["MISLEADING_CLAIMS"]
@@ -70,17 +82,25 @@ async def test_state_changes_become_events(live_service: Service, sandbox: httpx
     assert types.count("creative_rejected") == 1
 
 
-async def test_restated_days_replaced(live_service: Service, sandbox: httpx.AsyncClient,
-                                      api: httpx.AsyncClient, db_engine: AsyncEngine) -> None:
+async def test_restated_days_replaced(
+    live_service: Service,
+    sandbox: httpx.AsyncClient,
+    api: httpx.AsyncClient,
+    db_engine: AsyncEngine,
+) -> None:
     us = await setup_us(sandbox, api)
     await live_service.connect()
     sync = live_service.app.state.sync
     await sync.run_once()
-    query = text("SELECT entity_urn, day, impressions, spend_local FROM analytics_daily "
-                 "WHERE account_id = :account AND level = 'ad_set' ORDER BY day")
+    query = text(
+        "SELECT entity_urn, day, impressions, spend_local FROM analytics_daily "
+        "WHERE account_id = :account AND level = 'ad_set' ORDER BY day"
+    )
     async with db_engine.connect() as connection:
-        before = {(row.entity_urn, row.day): row for row in
-                  (await connection.execute(query, {"account": us["id"]})).all()}
+        before = {
+            (row.entity_urn, row.day): row
+            for row in (await connection.execute(query, {"account": us["id"]})).all()
+        }
     today = datetime.now(UTC).date()
     assert min(day for _, day in before) >= today - timedelta(days=29)
     assert 24 <= len(before) <= 30
@@ -89,8 +109,10 @@ async def test_restated_days_replaced(live_service: Service, sandbox: httpx.Asyn
     await make_all_due(db_engine)
     await sync.run_once()
     async with db_engine.connect() as connection:
-        after = {(row.entity_urn, row.day): row for row in
-                 (await connection.execute(query, {"account": us["id"]})).all()}
+        after = {
+            (row.entity_urn, row.day): row
+            for row in (await connection.execute(query, {"account": us["id"]})).all()
+        }
     assert set(after) == set(before)
     recent = {key for key in before if key[1] >= today - timedelta(days=2)}
     assert any(before[key].impressions != after[key].impressions for key in recent)
@@ -98,8 +120,9 @@ async def test_restated_days_replaced(live_service: Service, sandbox: httpx.Asyn
     assert all(isinstance(row.spend_local, Decimal) for row in after.values())
 
 
-async def test_status_route_and_metrics(live_service: Service, sandbox: httpx.AsyncClient,
-                                        api: httpx.AsyncClient) -> None:
+async def test_status_route_and_metrics(
+    live_service: Service, sandbox: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
     await setup_us(sandbox, api)
     await live_service.connect()
     before = await live_service.api.get("/v1/sync/status")
@@ -118,12 +141,15 @@ async def test_status_route_and_metrics(live_service: Service, sandbox: httpx.As
     assert 'linkedin_ads_analytics_calls_total{level="ad_set",result="complete"}' in metrics
 
 
-async def test_throttle_fails_account(live_service: Service, sandbox: httpx.AsyncClient,
-                                      api: httpx.AsyncClient) -> None:
+async def test_throttle_fails_account(
+    live_service: Service, sandbox: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
     await setup_us(sandbox, api)
     await live_service.connect()
-    await sandbox.post("/_sandbox/faults", json={
-        "match": {"path_regex": "adAnalytics"}, "throttle": {"kind": "analytics_volume"}})
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"path_regex": "adAnalytics"}, "throttle": {"kind": "analytics_volume"}},
+    )
     started = datetime.now(UTC)
     result = await live_service.app.state.sync.run_once()
     assert result.accounts_failed == 6
@@ -136,8 +162,15 @@ async def test_throttle_fails_account(live_service: Service, sandbox: httpx.Asyn
 
 
 def test_cli_sync_progress(live_service_env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, "-m", "app.cli", "sync"], env=live_service_env,
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "sync"],
+        env=live_service_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "6/6" in done.stderr
     assert "synced 6 ad accounts, 0 failed" in done.stdout
@@ -145,9 +178,25 @@ def test_cli_sync_progress(live_service_env: dict[str, str]) -> None:
 
 def test_cli_backfill(live_service_env: dict[str, str], backfill_account: int) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "backfill", "--account", str(backfill_account),
-         "--start", "2025-06-01", "--end", "2025-12-31"],
-        env=live_service_env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "backfill",
+            "--account",
+            str(backfill_account),
+            "--start",
+            "2025-06-01",
+            "--end",
+            "2025-12-31",
+        ],
+        env=live_service_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "3/3" in done.stderr
     assert f"for ad account {backfill_account} from 2025-06-01 to 2025-12-31" in done.stdout
