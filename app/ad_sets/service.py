@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,12 @@ from app.connections.models import AdAccount
 from app.connections.tokens import AccountAccess, TokenService, call_with_token
 from app.core.errors import NotFoundError, ServiceError, UpstreamRejectedError
 from app.core.settings import Settings
-from app.idempotency.service import IdempotencyStore, StoredResponse
+from app.idempotency.service import (
+    IdempotencyStore,
+    StoredResponse,
+    claimed_urns,
+    created_since,
+)
 from app.linkedin import campaigns as mapping
 from app.linkedin import dryrun
 from app.linkedin.client import LinkedInClient, account_path
@@ -24,8 +29,6 @@ from app.linkedin.restli import campaigns_search
 logger = logging.getLogger(__name__)
 
 KIND = "campaign"
-# How far back a create found after an unknown outcome may have been made.
-UNKNOWN_OUTCOME_WINDOW = timedelta(minutes=15)
 # LinkedIn's campaign search needs a criterion; listing every status is "all ad sets".
 ALL_STATUSES = (
     "ACTIVE",
@@ -208,7 +211,9 @@ class AdSetService:
             started = datetime.now(UTC)
 
             async def find_existing() -> str | None:
-                return await self._find_created(access, payload, started - UNKNOWN_OUTCOME_WINDOW)
+                return await self._find_created(
+                    session, access, payload, created_since(started, resumed)
+                )
 
             async def call(token: str) -> str:
                 if resumed:
@@ -259,9 +264,16 @@ class AdSetService:
         )
 
     async def _find_created(
-        self, access: AccountAccess, payload: dict[str, Any], since: datetime
+        self,
+        session: AsyncSession,
+        access: AccountAccess,
+        payload: dict[str, Any],
+        since: datetime,
     ) -> str | None:
-        """Look for a campaign this request may already have made: same group, name, recent."""
+        """Look for a campaign this request may already have made: same group, name, recent.
+
+        Campaigns that another request already returned are skipped.
+        """
         params = campaigns_search(
             campaign_groups=[payload["campaignGroup"]],
             statuses=list(ALL_STATUSES),
@@ -277,6 +289,7 @@ class AdSetService:
             max_pages=5,
         )
         since_ms = int(since.timestamp() * 1000)
+        candidates = []
         for element in elements:
             created = ((element.get("changeAuditStamps") or {}).get("created") or {}).get("time", 0)
             if (
@@ -284,7 +297,13 @@ class AdSetService:
                 and element.get("targetingCriteria") == payload["targetingCriteria"]
                 and int(created) >= since_ms
             ):
-                return str(element["id"])
+                candidates.append(str(element["id"]))
+        taken = await claimed_urns(
+            session, [CAMPAIGN_URN.format(candidate) for candidate in candidates]
+        )
+        for candidate in candidates:
+            if CAMPAIGN_URN.format(candidate) not in taken:
+                return candidate
         return None
 
     async def update(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,12 @@ from app.connections.models import AdAccount
 from app.connections.tokens import AccountAccess, TokenService, call_with_token
 from app.core.errors import NotFoundError, ServiceError, UpstreamRejectedError
 from app.core.settings import Settings
-from app.idempotency.service import IdempotencyStore, StoredResponse
+from app.idempotency.service import (
+    IdempotencyStore,
+    StoredResponse,
+    claimed_urns,
+    created_since,
+)
 from app.linkedin import assets as media
 from app.linkedin import creatives as mapping
 from app.linkedin import dryrun
@@ -26,8 +31,6 @@ from app.linkedin.restli import creatives_criteria
 logger = logging.getLogger(__name__)
 
 KIND = "creative"
-# How far back a create found after an unknown outcome may have been made.
-UNKNOWN_OUTCOME_WINDOW = timedelta(minutes=15)
 # LinkedIn's creatives finder returns at most 100 per page.
 PAGE_SIZE = 100
 
@@ -242,14 +245,16 @@ class AdService:
                 return 201, self._body(mapping.to_dto(entity, account_id, dry_run=True))
 
             access = await self._access(session, workspace_id, account_id)
-            since = datetime.now(UTC) - UNKNOWN_OUTCOME_WINDOW
+            since = created_since(datetime.now(UTC), resumed)
             try:
                 if resumed:
-                    urn = await self._find_created(access, payload, since)
+                    urn = await self._find_created(session, access, payload, since)
                     if urn is None:
-                        urn = await self._send_create(access, payload, idempotency_key, since)
+                        urn = await self._send_create(
+                            session, access, payload, idempotency_key, since
+                        )
                 else:
-                    urn = await self._send_create(access, payload, idempotency_key, since)
+                    urn = await self._send_create(session, access, payload, idempotency_key, since)
             except ServiceError as error:
                 raise with_dto_fields(error) from None
             try:
@@ -276,6 +281,7 @@ class AdService:
 
     async def _send_create(
         self,
+        session: AsyncSession,
         access: AccountAccess,
         payload: dict[str, Any],
         idempotency_key: str,
@@ -286,7 +292,7 @@ class AdService:
         scope = str(access.account_id)
 
         async def find_existing() -> str | None:
-            return await self._find_created(access, payload, since)
+            return await self._find_created(session, access, payload, since)
 
         if "inlineContent" not in payload:
 
@@ -333,9 +339,15 @@ class AdService:
             return found
 
     async def _find_created(
-        self, access: AccountAccess, payload: dict[str, Any], since: datetime
+        self,
+        session: AsyncSession,
+        access: AccountAccess,
+        payload: dict[str, Any],
+        since: datetime,
     ) -> str | None:
         """Look for a creative this request may already have made in its ad set.
+
+        Creatives that another request already returned are skipped.
 
         NOTE: an inline creative without a name is matched by ad set and creation time only,
         so a concurrent create in the same ad set could be taken for it.
@@ -353,6 +365,7 @@ class AdService:
         )
         since_ms = int(since.timestamp() * 1000)
         reference = (payload.get("content") or {}).get("reference")
+        candidates = []
         for element in elements:
             if int(element.get("createdAt") or 0) < since_ms:
                 continue
@@ -361,7 +374,11 @@ class AdService:
             element_reference = (element.get("content") or {}).get("reference")
             if reference is not None and element_reference != reference:
                 continue
-            return str(element["id"])
+            candidates.append(str(element["id"]))
+        taken = await claimed_urns(session, candidates)
+        for candidate in candidates:
+            if candidate not in taken:
+                return candidate
         return None
 
     async def update(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,12 @@ from app.connections.models import AdAccount
 from app.connections.tokens import AccountAccess, TokenService, call_with_token
 from app.core.errors import FieldError, NotFoundError, ServiceError, UpstreamRejectedError
 from app.core.settings import Settings
-from app.idempotency.service import IdempotencyStore, StoredResponse
+from app.idempotency.service import (
+    IdempotencyStore,
+    StoredResponse,
+    claimed_urns,
+    created_since,
+)
 from app.linkedin import campaign_groups as mapping
 from app.linkedin import dryrun
 from app.linkedin.client import LinkedInClient, account_path
@@ -28,8 +33,6 @@ from app.linkedin.payloads import (
 logger = logging.getLogger(__name__)
 
 KIND = "campaign_group"
-# How far back a create found after an unknown outcome may have been made.
-UNKNOWN_OUTCOME_WINDOW = timedelta(minutes=15)
 
 
 def with_dto_fields(error: ServiceError) -> ServiceError:
@@ -170,7 +173,9 @@ class CampaignService:
             started = datetime.now(UTC)
 
             async def find_existing() -> str | None:
-                return await self._find_created(access, payload, started - UNKNOWN_OUTCOME_WINDOW)
+                return await self._find_created(
+                    session, access, payload, created_since(started, resumed)
+                )
 
             async def call(token: str) -> str:
                 if resumed:
@@ -223,9 +228,17 @@ class CampaignService:
         )
 
     async def _find_created(
-        self, access: AccountAccess, payload: dict[str, Any], since: datetime
+        self,
+        session: AsyncSession,
+        access: AccountAccess,
+        payload: dict[str, Any],
+        since: datetime,
     ) -> str | None:
-        """Look for a group this request may already have made: same name, schedule, recent."""
+        """Look for a group this request may already have made: same name, schedule, recent.
+
+        Groups that another request already returned are skipped. NOTE: a look-alike group made
+        outside this service (in Campaign Manager) since `since` would still be taken for it.
+        """
         elements = await self.linkedin.find_all(
             "find_campaign_group",
             account_path(access.account_id, "adCampaignGroups"),
@@ -239,6 +252,7 @@ class CampaignService:
             page_size=100,
         )
         since_ms = int(since.timestamp() * 1000)
+        candidates = []
         for element in elements:
             created = ((element.get("changeAuditStamps") or {}).get("created") or {}).get("time", 0)
             if (
@@ -247,7 +261,13 @@ class CampaignService:
                 and element.get("totalBudget") == payload.get("totalBudget")
                 and int(created) >= since_ms
             ):
-                return str(element["id"])
+                candidates.append(str(element["id"]))
+        taken = await claimed_urns(
+            session, [CAMPAIGN_GROUP_URN.format(candidate) for candidate in candidates]
+        )
+        for candidate in candidates:
+            if CAMPAIGN_GROUP_URN.format(candidate) not in taken:
+                return candidate
         return None
 
     async def update(

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,6 +57,33 @@ def validate_key(key: str | None) -> str:
             operation=None,
         )
     return key
+
+
+# How far before a create's own start LinkedIn's creation time of its entity may lie, to allow
+# for clock differences between this service and LinkedIn.
+CREATE_CLOCK_SKEW = timedelta(seconds=60)
+# How far back a resumed create looks, since its first attempt may have been minutes earlier.
+RESUMED_CREATE_WINDOW = timedelta(minutes=15)
+
+
+def created_since(started: datetime, resumed: bool) -> datetime:
+    """The earliest creation time an entity made by this create can have."""
+    return started - (RESUMED_CREATE_WINDOW if resumed else CREATE_CLOCK_SKEW)
+
+
+async def claimed_urns(session: AsyncSession, urns: Sequence[str]) -> set[str]:
+    """Return which of `urns` a completed write of any workspace already answered with.
+
+    A create whose outcome is unknown looks in LinkedIn for what it may have made; an entity
+    another request already returned is not it, however alike the two look.
+    """
+    if not urns:
+        return set()
+    urn = IdempotencyRecord.response_body["urn"].astext
+    rows = await session.execute(
+        select(urn).where(IdempotencyRecord.state == "completed", urn.in_(list(urns)))
+    )
+    return {str(value) for value in rows.scalars()}
 
 
 class IdempotencyStore:

@@ -67,3 +67,53 @@ async def test_retry_after_lost_answer_resumes(
     groups = await groups_named(sandbox, "Lost")
     assert [str(group["id"]) for group in groups] == [retried.json()["id"]]
     assert len(await group_posts(sandbox)) == 1
+
+
+async def test_lookalike_of_earlier_create_not_reused(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
+    """A second, distinct create after a 5xx must not be answered with the first one's group."""
+    account_id = await connect_usd_account(live_service)
+    path = f"/v1/ad-accounts/{account_id}/campaigns"
+    body = create_body("Twin")
+    first = await live_service.api.post(path, json=body, headers={"Idempotency-Key": "twin-1"})
+    assert first.status_code == 201, first.text
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+            "status": 503,
+        },
+    )
+
+    second = await live_service.api.post(path, json=body, headers={"Idempotency-Key": "twin-2"})
+
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] != first.json()["id"]
+    groups = await groups_named(sandbox, "Twin")
+    assert sorted(str(group["id"]) for group in groups) == sorted(
+        [first.json()["id"], second.json()["id"]]
+    )
+
+
+async def test_other_workspace_group_not_reused(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
+    account_id = await connect_usd_account(live_service)
+    path = f"/v1/ad-accounts/{account_id}/campaigns"
+    body = create_body("Shared name")
+    first = await live_service.api.post(path, json=body)
+    assert first.status_code == 201, first.text
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={
+            "match": {"method": "POST", "path_regex": "adCampaignGroups$", "times": 1},
+            "drop": {"when": "before_commit"},
+        },
+    )
+
+    second = await live_service.api.post(path, json=body)
+
+    assert second.status_code == 201, second.text
+    assert second.json()["id"] != first.json()["id"]
+    assert len(await groups_named(sandbox, "Shared name")) == 2
