@@ -33,7 +33,7 @@ from app.core.errors import ServiceError
 from app.core.health import health_report
 from app.core.logging import configure_logging, request_id_var
 from app.core.metrics import MetricsMiddleware
-from app.core.middleware import RequestIdMiddleware
+from app.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.core.redis import create_redis
 from app.core.security import TokenCipher
 from app.core.settings import Settings, get_settings
@@ -44,6 +44,7 @@ from app.experiments.upstream import Upstream
 from app.idempotency.service import IdempotencyStore
 from app.jobs.registry import register_jobs
 from app.jobs.scheduler import Scheduler
+from app.linkedin.assets import MAX_BYTES as ASSET_MAX_BYTES
 from app.linkedin.client import LinkedInClient
 from app.linkedin.oauth import OAuthClient
 from app.linkedin.transport import create_http_client
@@ -78,6 +79,12 @@ async def validation_error_handler(request: Request, error: Exception) -> Respon
 
     fields = []
     for problem in error.errors():
+        if problem.get("type") == "json_invalid":
+            # The location holds the character offset of the syntax error, not a field.
+            position = problem.get("loc", ("body", "?"))[-1]
+            detail = problem.get("ctx", {}).get("error")
+            fields.append(FieldError("body", f"invalid JSON at character {position}: {detail}"))
+            continue
         location = [str(part) for part in problem.get("loc", ()) if part not in ("body",)]
         fields.append(FieldError(".".join(location) or "body", str(problem.get("msg"))))
     summary = "; ".join(f"{item.field}: {item.message}" for item in fields)
@@ -95,6 +102,10 @@ async def http_error_handler(request: Request, error: Exception) -> Response:
         shaped = NotFoundError(f"no route {request.method} {request.url.path}")
     elif error.status_code == 405:
         shaped.code = "method_not_allowed"
+    elif error.status_code == 400:
+        shaped.code = "invalid_input"
+    elif error.status_code == 413:
+        shaped.code = "body_too_large"
     shaped.status_code = error.status_code
     return JSONResponse(
         error_body(shaped), status_code=error.status_code, headers=getattr(error, "headers", None)
@@ -102,9 +113,16 @@ async def http_error_handler(request: Request, error: Exception) -> Response:
 
 
 async def unexpected_error_handler(request: Request, error: Exception) -> Response:
-    logger.exception("request.unexpected_error", extra={"path": request.url.path})
+    # Starlette runs this outside every middleware, after the request id's context has ended,
+    # so the id is read from the request scope, where the middleware also stored it.
+    request_id = request.scope.get("state", {}).get("request_id")
+    logger.exception(
+        "request.unexpected_error", extra={"path": request.url.path, "request_id": request_id}
+    )
     internal = ServiceError("internal error; the request id identifies it in the logs")
-    return JSONResponse(error_body(internal), status_code=500)
+    body = {"error": internal.to_json(), "requestId": request_id}
+    headers = {"X-Request-Id": request_id} if request_id else None
+    return JSONResponse(body, status_code=500, headers=headers)
 
 
 @asynccontextmanager
@@ -232,7 +250,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    # Added last, so they wrap everything: request ids outermost, then metrics.
+    # Each added middleware wraps the ones before it: request ids outermost, then metrics,
+    # then the body limit, which refuses an oversized body before any route reads it.
+    upload_limit = max(ASSET_MAX_BYTES.values()) + 1024 * 1024
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.linkedin_ads_max_body_bytes,
+        path_limits=[(r"^/v1/ad-accounts/[^/]+/assets/?$", upload_limit)],
+    )
     app.add_middleware(MetricsMiddleware, skip_paths=OPERATOR_PATHS)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -32,9 +32,17 @@ class SettableStatus(enum.StrEnum):
     PENDING_DELETION = "PENDING_DELETION"
 
 
+class CreateStatus(enum.StrEnum):
+    """Statuses a new campaign may start in; LinkedIn refuses ARCHIVED and PENDING_DELETION."""
+
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    DRAFT = "DRAFT"
+
+
 class CampaignCreate(InputSchema):
     name: str = Field(min_length=1, max_length=100)
-    status: SettableStatus = SettableStatus.PAUSED
+    status: CreateStatus = CreateStatus.PAUSED
     start_time: datetime | None = Field(
         default=None, description="Defaults to five minutes from now; must not be in the past"
     )

@@ -2,7 +2,7 @@
 
 {"error": {"code": "quota_exceeded", "message": "...", "operation": "create_campaign_group",
            "retryable": true, "retryAfterSeconds": 12, "reason": "rate_limited",
-           "fields": [{"field": "daily_budget", "message": "..."}],
+           "fields": [{"field": "dailyBudget", "message": "..."}],
            "upstream": {"status": 429, "serviceErrorCode": 101, "code": null,
                         "requestId": "..."}},
  "requestId": "..."}
@@ -10,11 +10,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.alias_generators import to_camel
+
+_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def wire_name(field: str) -> str:
+    """Spell a DTO field path as requests do: `targeting.include_x` becomes `targeting.includeX`."""
+    return ".".join(
+        to_camel(part) if _SNAKE_CASE.match(part) else part for part in field.split(".")
+    )
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ class ServiceError(Exception):
             body["retryAt"] = datetime.fromtimestamp(retry_at, UTC).isoformat()
         if self.fields:
             body["fields"] = [
-                {"field": item.field, "message": item.message} for item in self.fields
+                {"field": wire_name(item.field), "message": item.message} for item in self.fields
             ]
         if self.upstream is not None:
             body["upstream"] = self.upstream.to_json()

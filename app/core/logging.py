@@ -21,7 +21,9 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(client_secret[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
     re.compile(r"(?i)([?&]code=)[^&\s]+"),
 ]
-_SECRET_KEYS = {"authorization", "access_token", "refresh_token", "client_secret", "token", "code"}
+# Log fields whose value is always a secret. An OAuth authorization code only ever appears in
+# a URL, which the patterns above redact, so a field named `code` (an error code) is kept.
+_SECRET_KEYS = {"authorization", "access_token", "refresh_token", "client_secret", "token"}
 _STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 

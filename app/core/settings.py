@@ -89,6 +89,8 @@ class Settings(BaseSettings):
         "http://localhost:3000/",
     ]
 
+    # Largest JSON request body the API reads, in bytes; uploads have their own limits.
+    linkedin_ads_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     linkedin_ads_http_timeout_seconds: float = Field(default=30.0, gt=0)
     linkedin_ads_http_max_connections: int = Field(default=200, ge=1)
     linkedin_ads_max_retries: int = Field(default=4, ge=0, le=10)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInputError
+from app.core.errors import FieldError, InvalidInputError
 from app.events import repository
 from app.events.schemas import EventOut, EventPage
 
 WEBHOOKS_UNSUPPORTED = "webhooks not supported on linkedin_ads"
+MAX_EVENT_ID = 2**63 - 1
 
 
 class WebhooksNotSupportedError(InvalidInputError):
@@ -19,8 +20,12 @@ class WebhooksNotSupportedError(InvalidInputError):
 def parse_cursor(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit():
-        raise InvalidInputError(f"cursor {cursor!r} is invalid; pass the nextCursor of a page")
+    # Event ids are PostgreSQL bigints, so a larger number cannot be a cursor.
+    if not cursor.isdigit() or int(cursor) > MAX_EVENT_ID:
+        raise InvalidInputError(
+            f"cursor {cursor[:40]!r} is invalid; pass the nextCursor of a page",
+            fields=[FieldError("cursor", "not a cursor this service returned")],
+        )
     return int(cursor)
 
 

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ad_sets.schemas import AdSetCreate, CreateStatus
 from app.ads.schemas import AdCreate
 from app.ads.schemas import CreateStatus as AdStatus
-from app.campaigns.schemas import CampaignCreate, SettableStatus
+from app.campaigns.schemas import CampaignCreate
+from app.campaigns.schemas import CreateStatus as CampaignStatus
 from app.core.errors import FieldError, InvalidInputError
 from app.core.settings import Settings
 from app.events.repository import add_event
@@ -342,4 +343,4 @@ def campaign_for(dto: CampaignCreate) -> CampaignCreate:
     """Return the new parent campaign, ACTIVE unless the request set a status."""
     if "status" in dto.model_fields_set:
         return dto
-    return dto.model_copy(update={"status": SettableStatus.ACTIVE})
+    return dto.model_copy(update={"status": CampaignStatus.ACTIVE})

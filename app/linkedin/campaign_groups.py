@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.campaigns.schemas import Campaign, CampaignCreate, CampaignUpdate
-from app.core.errors import FieldError, InvalidInputError
+from app.core.errors import FieldError, InvalidInputError, wire_name
 from app.linkedin.payloads import (
     ACCOUNT_URN,
     CAMPAIGN_GROUP_URN,
@@ -152,7 +152,7 @@ def validate_group(
     if len(str(entity.get("name") or "")) > 100:
         problems.append(FieldError("name", "must be at most 100 characters"))
     if problems:
-        summary = "; ".join(f"{problem.field} {problem.message}" for problem in problems)
+        summary = "; ".join(f"{wire_name(problem.field)} {problem.message}" for problem in problems)
         raise InvalidInputError(
             f"LinkedIn would reject this campaign: {summary}", operation=operation, fields=problems
         )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.ads.schemas import Ad, AdCreate, AdUpdate
-from app.core.errors import FieldError, InvalidInputError
+from app.core.errors import FieldError, InvalidInputError, wire_name
 from app.linkedin import validation
 from app.linkedin.payloads import (
     ACCOUNT_URN,
@@ -79,7 +79,7 @@ def raise_problems(problems: list[FieldError], operation: str) -> None:
         return
     # Each budget and the bid report a currency mismatch; the caller needs it once.
     fields = list(dict.fromkeys(to_dto_fields(problems)))
-    summary = "; ".join(f"{item.field} {item.message}" for item in fields)
+    summary = "; ".join(f"{wire_name(item.field)} {item.message}" for item in fields)
     raise InvalidInputError(
         f"LinkedIn would reject this ad: {summary}", operation=operation, fields=fields
     )

@@ -57,7 +57,7 @@ async def test_dry_run_under_live_campaign(service: Service) -> None:
     assert created.status_code == 201, created.text
     missing = await service.api.post(f"/v1/ad-accounts/{account}/ad-sets", json=ad_set_body("123"))
     assert missing.status_code == 422
-    assert error_fields(missing) == ["campaign_id"]
+    assert error_fields(missing) == ["campaignId"]
 
 
 async def test_dry_run_lifecycle(service: Service) -> None:
@@ -98,13 +98,13 @@ async def test_dry_run_rejects_what_linkedin_would(service: Service) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     cases = [
         (eur, ad_set_body(eur_campaign), "currency"),
-        (usd, ad_set_body(campaign, startTime=past), "start_time"),
-        (usd, ad_set_body(campaign, dailyBudget="5"), "daily_budget"),
-        (usd, ad_set_body(campaign, dailyBudget=None, lifetimeBudget="50"), "lifetime_budget"),
-        (usd, ad_set_body(campaign, dailyBudget=None), "daily_budget"),
+        (usd, ad_set_body(campaign, startTime=past), "startTime"),
+        (usd, ad_set_body(campaign, dailyBudget="5"), "dailyBudget"),
+        (usd, ad_set_body(campaign, dailyBudget=None, lifetimeBudget="50"), "lifetimeBudget"),
+        (usd, ad_set_body(campaign, dailyBudget=None), "dailyBudget"),
         (usd, ad_set_body(campaign, bid="1"), "bid"),
         (usd, ad_set_body(campaign, bid=None), "bid"),
-        (usd, ad_set_body(campaign, costType="CPV"), "cost_type"),
+        (usd, ad_set_body(campaign, costType="CPV"), "costType"),
         (usd, ad_set_body(campaign, locale="xx_YY"), "locale"),
         (
             usd,
@@ -210,7 +210,7 @@ async def test_live_rejection_maps_fields(live_service: Service) -> None:
     error = response.json()["error"]
     assert error["code"] == "upstream_rejected"
     assert error["upstream"]["status"] == 400
-    assert "daily_budget" in error_fields(response)
+    assert "dailyBudget" in error_fields(response)
 
 
 async def test_list_filters_by_campaign(live_service: Service) -> None:

@@ -111,9 +111,9 @@ async def test_dry_run_rejects_what_linkedin_would(service: Service) -> None:
     ad_set = await active_ad_set(service, account)
     path = f"/v1/ad-accounts/{account}/ads"
     cases = [
-        (ad_body("999"), "ad_set_id"),
+        (ad_body("999"), "adSetId"),
         (ad_body(ad_set, content={"reference": "urn:li:organization:1"}), "content.reference"),
-        (ad_body(ad_set, content=inline("urn:li:image:C4E10AQmissing")), "content.media_urn"),
+        (ad_body(ad_set, content=inline("urn:li:image:C4E10AQmissing")), "content.mediaUrn"),
         (
             ad_body(ad_set, content=inline("urn:li:image:C4E10AQx", author="Northwind")),
             "content.author",

@@ -128,7 +128,7 @@ async def test_local_checks_reject_before_upstream(
     bad_kind = await upload(service, account, "gif", owner, png())
     assert bad_kind.json()["error"]["fields"][0]["field"] == "kind"
     bad_owner = await upload(service, account, "image", "Northwind", png())
-    assert bad_owner.json()["error"]["fields"][0]["field"] == "asset_id"
+    assert bad_owner.json()["error"]["fields"][0]["field"] == "assetId"
 
 
 async def test_missing_owner_gives_hint(service: Service) -> None:
@@ -140,7 +140,7 @@ async def test_missing_owner_gives_hint(service: Service) -> None:
     assert error["code"] == "upload_owner_missing"
     assert error["operation"] == "register_upload"
     assert OWNER_HINT in error["message"]
-    assert error["fields"][0]["field"] == "asset_id"
+    assert error["fields"][0]["field"] == "assetId"
 
 
 async def test_live_register_upload_flow(live_service: Service, sandbox: httpx.AsyncClient) -> None:

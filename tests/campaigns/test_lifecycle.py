@@ -109,8 +109,8 @@ async def test_dry_run_rejects_what_linkedin_would(service: Service) -> None:
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     cases = [
         (eur, campaign_body(), "currency"),
-        (usd, campaign_body(startTime=past), "start_time"),
-        (usd, campaign_body(endTime=None), "end_time"),
+        (usd, campaign_body(startTime=past), "startTime"),
+        (usd, campaign_body(endTime=None), "endTime"),
     ]
     for account, body, field in cases:
         response = await service.api.post(f"/v1/ad-accounts/{account}/campaigns", json=body)

@@ -110,7 +110,7 @@ async def test_return_url_must_be_allowed(service: Service) -> None:
         "/v1/connections/oauth/start", json={"returnUrl": "https://evil.example/steal"}
     )
     assert response.status_code == 422
-    assert response.json()["error"]["fields"][0]["field"] == "return_url"
+    assert response.json()["error"]["fields"][0]["field"] == "returnUrl"
 
 
 async def test_missing_api_key_is_401(service: Service) -> None:
