@@ -303,12 +303,6 @@ class AssetService:
                 token=access.access_token,
                 idempotency_key=idempotency_key,
             )
-            if form.file_size is not None and await source.read(1):
-                raise invalid_form(
-                    f"the file is longer than fileSize ({form.file_size} bytes); "
-                    f"LinkedIn received only the first {form.file_size}",
-                    "file_size",
-                )
         except UpstreamRejectedError as error:
             if error.upstream is not None and "owner" in (error.upstream.message or "").lower():
                 raise owner_missing(_operation(flow, form.kind), error) from None

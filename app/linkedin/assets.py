@@ -24,7 +24,12 @@ import httpx
 
 from app.core.errors import FieldError, InvalidInputError, ServiceError
 from app.linkedin.client import LinkedInClient, key_path
-from app.linkedin.errors import LinkedInTransportError, map_error, parse_body
+from app.linkedin.errors import (
+    LinkedInTransportError,
+    describe_transport_error,
+    map_error,
+    parse_body,
+)
 from app.linkedin.payloads import ACCOUNT_URN
 from app.linkedin.validation import urn_type
 
@@ -250,19 +255,47 @@ def upload_request_of(value: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     return str(url), {str(key): str(item) for key, item in (request.get("headers") or {}).items()}
 
 
-async def _body(source: ByteSource, length: int) -> AsyncIterator[bytes]:
-    """Yield exactly `length` bytes of `source`; raise when it ends sooner."""
-    remaining = length
-    while remaining > 0:
-        chunk = await source.read(min(remaining, PUT_CHUNK_BYTES))
-        if not chunk:
-            raise InvalidInputError(
-                f"the file ended {remaining} bytes before its declared size",
-                operation="upload_asset",
-                fields=[FieldError("file_size", "is larger than the file")],
-            )
-        remaining -= len(chunk)
-        yield chunk
+class UploadBody:
+    """The body of one PUT: exactly `length` bytes of `source`, checked against the file's end.
+
+    When the file ends early, or has bytes after its final part (`final_part`), iteration raises
+    `InvalidInputError` before the final chunk is sent, so LinkedIn never receives a complete
+    part. The HTTP client wraps that exception in a transport error, so the error is also kept
+    in `error` for `Uploader.put` to raise in its place.
+    """
+
+    def __init__(self, source: ByteSource, length: int, *, final_part: bool) -> None:
+        self.source = source
+        self.length = length
+        self.final_part = final_part
+        self.error: InvalidInputError | None = None
+
+    def _fail(self, message: str, field_message: str) -> InvalidInputError:
+        self.error = InvalidInputError(
+            message,
+            operation="upload_asset",
+            fields=[FieldError("file_size", field_message)],
+        )
+        return self.error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        remaining = self.length
+        while remaining > 0:
+            chunk = await self.source.read(min(remaining, PUT_CHUNK_BYTES))
+            if not chunk:
+                raise self._fail(
+                    f"the file ended {remaining} bytes before the size that fileSize declares; "
+                    "send the file's exact size in bytes",
+                    "is larger than the file",
+                )
+            remaining -= len(chunk)
+            if remaining == 0 and self.final_part and await self.source.read(1):
+                raise self._fail(
+                    "the file has more bytes than fileSize declares; send the file's exact "
+                    "size in bytes",
+                    "is smaller than the file",
+                )
+            yield chunk
 
 
 class Uploader:
@@ -284,8 +317,12 @@ class Uploader:
         *,
         token: str | None,
         headers: Mapping[str, str] | None = None,
+        final_part: bool = True,
     ) -> httpx.Response:
-        """PUT `length` bytes of `source` to an upload URL, streamed; raise on a non-2xx."""
+        """PUT `length` bytes of `source` to an upload URL, streamed; raise on a non-2xx.
+
+        With `final_part`, the source must end exactly after these `length` bytes.
+        """
         request_headers = {
             "Content-Type": "application/octet-stream",
             "Content-Length": str(length),
@@ -293,16 +330,19 @@ class Uploader:
         }
         if token is not None:
             request_headers["Authorization"] = f"Bearer {token}"
+        body = UploadBody(source, length, final_part=final_part)
         try:
             response = await self.http.put(
                 url,
-                content=_body(source, length),
+                content=body,
                 headers=request_headers,
                 timeout=self.put_timeout,
             )
         except httpx.TransportError as error:
+            if body.error is not None:
+                raise body.error from None
             raise LinkedInTransportError(
-                f"LinkedIn Ads {operation}: upload failed ({type(error).__name__}: {error})",
+                f"LinkedIn Ads {operation}: upload failed: {describe_transport_error(error)}",
                 operation=operation,
             ) from error
         if not 200 <= response.status_code < 300:
@@ -434,7 +474,8 @@ class Uploader:
         video = str(value["video"])
         etags = []
         expected = 0
-        for instruction in value.get("uploadInstructions") or []:
+        instructions = value.get("uploadInstructions") or []
+        for index, instruction in enumerate(instructions):
             first, last = int(instruction["firstByte"]), int(instruction["lastByte"])
             if first != expected:
                 raise ServiceError(
@@ -443,7 +484,12 @@ class Uploader:
                 )
             # The part URLs are pre-signed, so they get no Authorization header.
             response = await self.put(
-                "upload_video", str(instruction["uploadUrl"]), source, last - first + 1, token=None
+                "upload_video",
+                str(instruction["uploadUrl"]),
+                source,
+                last - first + 1,
+                token=None,
+                final_part=index == len(instructions) - 1,
             )
             etags.append(response.headers.get("etag", ""))
             expected = last + 1

@@ -43,6 +43,7 @@ from app.linkedin.errors import (
     LinkedInThrottledError,
     LinkedInTransportError,
     ThrottleKind,
+    describe_transport_error,
     map_error,
     next_utc_midnight,
     parse_body,
@@ -358,7 +359,7 @@ class LinkedInClient:
         except httpx.TransportError as error:
             UPSTREAM_REQUESTS.labels(operation, "error").inc()
             raise LinkedInTransportError(
-                f"LinkedIn Ads {operation}: request failed ({type(error).__name__}: {error})",
+                f"LinkedIn Ads {operation}: request failed: {describe_transport_error(error)}",
                 operation=operation,
                 sent=not request_never_sent(error),
             ) from error

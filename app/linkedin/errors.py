@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
+
 from app.core.errors import (
     ApiVersionError,
     ConflictError,
@@ -66,6 +68,21 @@ class LinkedInTransportError(UpstreamUnavailableError):
     """The request failed on the network. `sent` is False only when it never left this host."""
 
     sent: bool = True
+
+
+def describe_transport_error(error: httpx.TransportError) -> str:
+    """Describe a network failure for an error message.
+
+    The text of transport errors can contain reprs of connection objects and of exceptions
+    raised inside the request body, so only the error's class name goes into the message.
+    """
+    if isinstance(error, httpx.TimeoutException):
+        summary = "timed out"
+    elif isinstance(error, httpx.ConnectError):
+        summary = "could not connect"
+    else:
+        summary = "the connection failed"
+    return f"{summary} ({type(error).__name__})"
 
 
 @dataclass

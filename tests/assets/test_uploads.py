@@ -281,3 +281,65 @@ async def test_raw_register_upload_dry_run(service: Service, sandbox: httpx.Asyn
     assert missing.status_code == 400
     assert OWNER_HINT in missing.json()["error"]["message"]
     assert await upstream_requests(sandbox, "/rest/assets") == []
+
+
+async def test_declared_size_larger_than_file(
+    images_videos_service: Service, sandbox: httpx.AsyncClient
+) -> None:
+    service = images_videos_service
+    await service.connect()
+    account = await account_with(service)
+    owner = await organization(sandbox)
+    video_bytes = mp4(2_000_000)
+    response = await service.api.post(
+        f"/v1/ad-accounts/{account}/assets",
+        data={"kind": "video", "assetId": owner, "fileSize": "2000100"},
+        files={"file": ("med.mp4", video_bytes, "video/mp4")},
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["retryable"] is False
+    assert error["fields"][0]["field"] == "fileSize"
+    assert "100 bytes" in error["message"]
+    assert "fileSize" in error["message"]
+    for fragment in ("Error(", "ConnectionKey", "proxy_auth", "=None"):
+        assert fragment not in error["message"]
+    finals = [
+        entry
+        for entry in await upstream_requests(sandbox, "/rest/videos", "POST")
+        if "action=finalizeUpload" in entry["query"]
+    ]
+    assert finals == []
+
+
+async def test_declared_size_larger_register_upload(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
+    await live_service.connect()
+    account = await account_with(live_service)
+    owner = await organization(sandbox)
+    image = png(300, 200)
+    response = await live_service.api.post(
+        f"/v1/ad-accounts/{account}/assets",
+        data={"kind": "image", "assetId": owner, "fileSize": str(len(image) + 100)},
+        files={"file": ("a.png", image, "image/png")},
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["fields"][0]["field"] == "fileSize"
+    assert "ConnectionKey" not in error["message"]
+
+    longer = await live_service.api.post(
+        f"/v1/ad-accounts/{account}/assets",
+        data={"kind": "image", "assetId": owner, "fileSize": str(len(image) - 100)},
+        files={"file": ("a.png", image, "image/png")},
+    )
+    assert longer.status_code == 422, longer.text
+    assert longer.json()["error"]["fields"][0]["field"] == "fileSize"
+
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 60})
+    state = (await sandbox.get("/_sandbox/state")).json()
+    assert len(state["assets"]) == 2
+    assert [asset["status"] for asset in state["assets"]] == ["WAITING_UPLOAD"] * 2
