@@ -8,10 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from app.core.schemas import InputSchema, Schema
-from app.linkedin.validation import OBJECTIVE_TYPES, PLURAL_OBJECTIVES
+from app.linkedin.validation import OBJECTIVE_TYPES, PLURAL_OBJECTIVES, urn_type
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
 LOCALE_PATTERN = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
@@ -91,6 +91,22 @@ class SettableStatus(enum.StrEnum):
     PENDING_DELETION = "PENDING_DELETION"
 
 
+def check_facet_values(values: list[str]) -> list[str]:
+    if not values:
+        raise ValueError("the facet has no values")
+    for value in values:
+        if urn_type(value) is None:
+            raise ValueError(
+                f"{value!r} is not a URN; LinkedIn takes the facet's entity URNs, "
+                "e.g. urn:li:geo:103644278"
+            )
+    return values
+
+
+# Checked per facet, so that an error names the facet (`targeting.include.locations`).
+FacetValues = Annotated[list[str], AfterValidator(check_facet_values)]
+
+
 class Targeting(InputSchema):
     """Audience facets: every `include` facet must match (AND), any `exclude` facet removes.
 
@@ -98,19 +114,11 @@ class Targeting(InputSchema):
     (`urn:li:adTargetingFacet:locations`); values are the facet's entity URNs.
     """
 
-    include: dict[str, list[str]] = Field(
+    include: dict[str, FacetValues] = Field(
         description="Needs a locations or profileLocations facet, e.g. "
         '{"locations": ["urn:li:geo:103644278"]}'
     )
-    exclude: dict[str, list[str]] = Field(default_factory=dict)
-
-    @field_validator("include", "exclude")
-    @classmethod
-    def _check_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for facet, urns in value.items():
-            if not urns:
-                raise ValueError(f"facet {facet} has no values")
-        return value
+    exclude: dict[str, FacetValues] = Field(default_factory=dict)
 
 
 def check_objective(value: str | None) -> str | None:

@@ -251,15 +251,27 @@ def _facets(clause: Any) -> dict[str, Any]:
     return dict(clause["or"])
 
 
+def _check_facet_values(problems: list[FieldError], path: str, facets: dict[str, Any]) -> None:
+    for facet, values in facets.items():
+        for index, value in enumerate(values if isinstance(values, list) else [values]):
+            if urn_type(value) is None:
+                problems.append(FieldError(f"{path}/{facet}/{index}", f"{value!r} is not a URN"))
+
+
 def _check_targeting(problems: list[FieldError], targeting: Any) -> None:
     include = targeting.get("include") if isinstance(targeting, dict) else None
     if not isinstance(include, dict):
         problems.append(FieldError("/targetingCriteria/include", "is required"))
         return
     included: set[str] = set()
-    for clause in include.get("and") or []:
+    for position, clause in enumerate(include.get("and") or []):
         included.update(_facets(clause))
-    excluded = set(_facets(targeting.get("exclude")))
+        _check_facet_values(
+            problems, f"/targetingCriteria/include/and/{position}/or", _facets(clause)
+        )
+    excluded_facets = _facets(targeting.get("exclude"))
+    excluded = set(excluded_facets)
+    _check_facet_values(problems, "/targetingCriteria/exclude/or", excluded_facets)
     for facet in sorted(included | excluded):
         if not facet.startswith(FACET_PREFIX):
             problems.append(

@@ -207,14 +207,30 @@ def _facets(clause: Any) -> set[str]:
     return set(facets) if isinstance(facets, dict) else set()
 
 
+def _check_values(problems: Problems, path: str, clause: Any) -> None:
+    """Reject facet values that are not URNs, as LinkedIn does, one error per value."""
+    if not isinstance(clause, dict) or not isinstance(clause.get("or"), dict):
+        return
+    for facet, values in clause["or"].items():
+        for index, value in enumerate(values):
+            if not is_urn(value):
+                problems.add(
+                    "INVALID_VALUE_FOR_FIELD",
+                    f"{path}/{facet}/{index}",
+                    f"{value} is not a valid URN",
+                )
+
+
 def check_targeting(problems: Problems, targeting: Any) -> None:
     if not isinstance(targeting, dict) or not isinstance(targeting.get("include"), dict):
         problems.missing("/targetingCriteria/include")
         return
     included: set[str] = set()
-    for clause in targeting["include"].get("and", []):
+    for position, clause in enumerate(targeting["include"].get("and", [])):
         included |= _facets(clause)
+        _check_values(problems, f"/targetingCriteria/include/and/{position}/or", clause)
     excluded = _facets(targeting.get("exclude"))
+    _check_values(problems, "/targetingCriteria/exclude/or", targeting.get("exclude"))
     for facet in sorted(included | excluded):
         if not facet.startswith("urn:li:adTargetingFacet:"):
             problems.add(

@@ -27,6 +27,7 @@ TARGETING = {
     "excluded seniority": {"include": {"locations": [US]}, "exclude": {"seniorities": [SENIORITY]}},
     "location both ways": {"include": {"locations": [US]}, "exclude": {"locations": [US]}},
     "profile location": {"include": {"profileLocations": [US]}},
+    "location not a URN": {"include": {"locations": ["notaurn"]}},
 }
 # Starts well clear of both sides' allowance for clock skew (60 s here, 300 s in the sandbox).
 START_OFFSETS = {

@@ -228,3 +228,32 @@ async def test_list_filters_by_campaign(live_service: Service) -> None:
     assert sorted(item["name"] for item in of_first) == ["First 0", "First 1", "First 2"]
     paused = (await live_service.api.get(path, params={"status": "ACTIVE"})).json()
     assert paused == []
+
+
+async def test_targeting_values_must_be_urns(service: Service) -> None:
+    await service.connect()
+    account = await account_with(service)
+    campaign = await create_campaign(service, account)
+    path = f"/v1/ad-accounts/{account}/ad-sets"
+    cases = [
+        ({"include": {"locations": ["notaurn"]}}, "targeting.include.locations"),
+        ({"include": {"locations": ["urn:li:geo:"]}}, "targeting.include.locations"),
+        (
+            {"include": {"locations": [US]}, "exclude": {"seniorities": ["senior"]}},
+            "targeting.exclude.seniorities",
+        ),
+    ]
+    for targeting, field in cases:
+        response = await service.api.post(path, json=ad_set_body(campaign, targeting=targeting))
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["error"]["code"] == "invalid_input"
+        assert error_fields(response) == [field], response.json()
+
+    accepted = await service.api.post(
+        path,
+        json=ad_set_body(
+            campaign,
+            targeting={"include": {"locations": [US], "ageRanges": ["urn:li:ageRange:(25,34)"]}},
+        ),
+    )
+    assert accepted.status_code == 201, accepted.text

@@ -293,3 +293,28 @@ async def test_terminal_status(
     )
     assert response.status_code == 400
     assert response.json()["code"] == "ACTION_NOT_ALLOWED_FOR_CANCELLED_STATUS"
+
+
+async def test_facet_values_must_be_urns(api: httpx.AsyncClient, seeded: dict[str, Any]) -> None:
+    account = seeded["accounts"]["Northwind US"]
+    group = seeded["default_groups"][account]
+    seniority = "urn:li:adTargetingFacet:seniorities"
+    targeting = {
+        "include": {
+            "and": [
+                {"or": {"urn:li:adTargetingFacet:locations": ["urn:li:geo:103644278"]}},
+                {"or": {"urn:li:adTargetingFacet:locations": ["notaurn"]}},
+            ]
+        },
+        "exclude": {"or": {seniority: ["urn:li:seniority:1", "senior"]}},
+    }
+    response = await create(
+        api, account, campaign_body(account, group, targetingCriteria=targeting)
+    )
+    assert response.status_code == 400, response.text
+    assert codes(response) == {
+        "/targetingCriteria/include/and/1/or/urn:li:adTargetingFacet:locations/0": (
+            "INVALID_VALUE_FOR_FIELD"
+        ),
+        f"/targetingCriteria/exclude/or/{seniority}/1": "INVALID_VALUE_FOR_FIELD",
+    }
