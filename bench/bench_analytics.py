@@ -133,6 +133,21 @@ async def make_entities(sandbox_url: str) -> list[int]:
         "LinkedIn-Version": "202601",
         "X-Restli-Protocol-Version": "2.0.0",
     }
+    # The sandbox reports delivery only from an entity's creation day on, so the entities are
+    # made with its clock 100 days back, and the 90-day sync finds every day active.
+    shift = 100 * 86_400
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=60) as admin:
+        await admin.post("/_sandbox/clock", json={"advance_seconds": -shift})
+    try:
+        return await _create_accounts(sandbox_url, headers, organization)
+    finally:
+        async with httpx.AsyncClient(base_url=sandbox_url, timeout=60) as admin:
+            await admin.post("/_sandbox/clock", json={"advance_seconds": shift})
+
+
+async def _create_accounts(
+    sandbox_url: str, headers: dict[str, str], organization: str
+) -> list[int]:
     async with httpx.AsyncClient(base_url=sandbox_url, headers=headers, timeout=60) as api:
         gate = asyncio.Semaphore(16)
 

@@ -4,8 +4,10 @@ The numbers are a pure function of the seed, the entity ids, the day and (for th
 days) the hour of the sandbox clock, so two pulls at the same sandbox time return the same rows.
 Delivery is invented at two leaf levels: each campaign has its own daily numbers, which add up to
 its campaign group and its account, and each creative has its own, independent of its campaign's.
-Days from 2025-01-01 to the sandbox's today have data, whatever the entity's creation date, so a
-report has history as soon as the entities exist. DRAFT entities deliver nothing, and about one
+A leaf delivers on the days when it, its campaign and its campaign group all run: from each one's
+creation day (on the sandbox clock) and `runSchedule.start`, up to its `runSchedule.end`
+(exclusive) and the sandbox's today, and never before 2025-01-01. Only ACTIVE and COMPLETED
+entities deliver. A campaign's or campaign group's spend stops at its `totalBudget`. About one
 day in twelve an entity delivers nothing, so that row is left out.
 
 LinkedIn's limits are kept: at most 20 `fields`, at most 15,000 rows (the rest dropped without a
@@ -64,6 +66,9 @@ FACETS = {
 PIVOT_LEVELS = {"ACCOUNT": 0, "CAMPAIGN_GROUP": 1, "CAMPAIGN": 2, "CREATIVE": 3}
 # Ids of synthetic creatives start here, far above the creative ids the state hands out.
 SYNTHETIC_CREATIVE_BASE = 9_000_000_000
+# NOTE: LinkedIn keeps the delivery of a campaign that is paused or archived later. The sandbox
+# judges by the current status only, so pausing an entity also removes its past days.
+DELIVERING_STATUSES = frozenset({"ACTIVE", "COMPLETED"})
 # USD per unit of each account currency. Other currencies are reported at 1.0.
 USD_RATES = {
     "USD": Decimal("1"),
@@ -283,59 +288,118 @@ def _campaign_of(creative: AdEntity) -> int | None:
     return int(suffix) if suffix.isdigit() else None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """When a leaf delivers: `first` to `last` (inclusive), and the budgets its spend counts in."""
+
+    leaf: Leaf
+    first: date
+    last: date | None
+    # (entity kind, id, totalBudget amount) of the campaign and group, where they have one.
+    budgets: tuple[tuple[str, int, Decimal], ...]
+
+
+def _day_of(epoch_ms: Any) -> date:
+    return datetime.fromtimestamp(int(epoch_ms) / 1000, UTC).date()
+
+
+def _delivery(leaf: Leaf, chain: list[AdEntity | None]) -> Delivery | None:
+    """Intersect the run days of `chain` (the leaf's entity and its parents); None when empty.
+
+    A missing parent does not limit the days; a parent that does not run stops the leaf.
+    """
+    first = FIRST_DAY
+    last: date | None = None
+    budgets = []
+    for entity in chain:
+        if entity is None:
+            continue
+        if entity.status not in DELIVERING_STATUSES:
+            return None
+        first = max(first, _day_of(entity.created_at))
+        schedule = entity.fields.get("runSchedule") or {}
+        if schedule.get("start") is not None:
+            first = max(first, _day_of(schedule["start"]))
+        if schedule.get("end") is not None:
+            # The end is exclusive: a campaign ending at midnight does not run that day.
+            end_day = _day_of(int(schedule["end"]) - 1)
+            last = end_day if last is None else min(last, end_day)
+        amount = _budget_amount((entity.fields.get("totalBudget") or {}).get("amount"))
+        if amount is not None and entity.kind in ("campaign", "campaignGroup"):
+            budgets.append((entity.kind, entity.id, amount))
+    if last is not None and last < first:
+        return None
+    return Delivery(leaf, first, last, tuple(budgets))
+
+
+def _budget_amount(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except ArithmeticError:
+        return None
+
+
 def _leaves(
     state: SandboxState, settings: AnalyticsSettings, accounts: set[int], creatives: bool
-) -> list[Leaf]:
+) -> list[Delivery]:
     """List the delivering campaigns, or creatives (stored and synthetic), of `accounts`."""
-    leaves: list[Leaf] = []
+    deliveries: list[Delivery | None] = []
     currency = {
         account_id: str(state.accounts[account_id].fields["currency"]) for account_id in accounts
     }
     if not creatives:
         for campaign in sorted(state.campaigns.values(), key=lambda entity: entity.id):
-            if campaign.account_id in accounts and campaign.status != "DRAFT":
-                leaves.append(
-                    Leaf(
-                        "campaign",
-                        campaign.id,
-                        campaign.account_id,
-                        _group_of(state, campaign),
-                        campaign.id,
-                        currency[campaign.account_id],
-                    )
-                )
-        return leaves
+            if campaign.account_id not in accounts:
+                continue
+            group = _group_of(state, campaign)
+            leaf = Leaf(
+                "campaign",
+                campaign.id,
+                campaign.account_id,
+                group,
+                campaign.id,
+                currency[campaign.account_id],
+            )
+            chain = [campaign, state.groups.get(group) if group is not None else None]
+            deliveries.append(_delivery(leaf, chain))
+        return [delivery for delivery in deliveries if delivery is not None]
     for creative in sorted(state.creatives.values(), key=lambda entity: entity.id):
-        if creative.account_id not in accounts or creative.status == "DRAFT":
+        if creative.account_id not in accounts:
             continue
         campaign_id = _campaign_of(creative)
         parent = state.campaigns.get(campaign_id) if campaign_id is not None else None
         group = _group_of(state, parent) if parent is not None else None
-        leaves.append(
-            Leaf(
-                "creative",
-                creative.id,
-                creative.account_id,
-                group,
-                campaign_id,
-                currency[creative.account_id],
-            )
+        leaf = Leaf(
+            "creative",
+            creative.id,
+            creative.account_id,
+            group,
+            campaign_id,
+            currency[creative.account_id],
         )
+        chain = [creative, parent, state.groups.get(group) if group is not None else None]
+        deliveries.append(_delivery(leaf, chain))
     for account_id in sorted(accounts):
         count = settings.synthetic_creatives.get(account_id, 0)
         if not count:
             continue
-        # Synthetic creatives hang under the account's first campaign, when it has one.
+        # Synthetic creatives hang under the account's first campaign, when it has one, and
+        # run when it runs.
         campaigns = sorted(c.id for c in state.campaigns.values() if c.account_id == account_id)
         campaign_id = campaigns[0] if campaigns else None
         parent = state.campaigns.get(campaign_id) if campaign_id is not None else None
         group = _group_of(state, parent) if parent is not None else None
+        chain = [parent, state.groups.get(group) if group is not None else None]
+        if parent is None:
+            # Without a campaign the synthetic creatives run under the account alone.
+            chain = [state.accounts[account_id]]
         base = SYNTHETIC_CREATIVE_BASE + (account_id % 1_000_000) * 10_000
-        leaves.extend(
-            Leaf("creative", base + index, account_id, group, campaign_id, currency[account_id])
-            for index in range(count)
-        )
-    return leaves
+        for index in range(count):
+            leaf = Leaf(
+                "creative", base + index, account_id, group, campaign_id, currency[account_id]
+            )
+            deliveries.append(_delivery(leaf, chain))
+    return [delivery for delivery in deliveries if delivery is not None]
 
 
 @dataclass
@@ -391,6 +455,68 @@ def readable_accounts(state: SandboxState, member: str, report: Report) -> set[i
     return {a for a in reachable if a in state.accounts and (a, member) in state.roles}
 
 
+def _scaled(metrics: dict[str, Any], share: Decimal) -> dict[str, Any]:
+    """Scale a day's metrics to `share` (0 to 1) of their values, for a day a budget ran out."""
+    scaled: dict[str, Any] = {}
+    for name, value in metrics.items():
+        if name in MONEY_METRICS:
+            scaled[name] = _money(value * share)
+        else:
+            scaled[name] = int(value * share)
+    return scaled
+
+
+def _daily_metrics(
+    seed: int,
+    deliveries: list[Delivery],
+    start: date,
+    end: date,
+    today: date,
+    clock_hour: int,
+    omitted: set[str],
+    reported: set[Leaf],
+) -> Iterable[tuple[Leaf, date, dict[str, Any]]]:
+    """Yield (leaf, day, metrics) for every day from `start` to `end` that a reported leaf delivers.
+
+    Days go in order, and leaves by id within a day, because spend under a budget is counted
+    from the first day the budget's entity runs, even when that is before `start`.
+    """
+    restated_from = today - timedelta(days=RESTATED_DAYS - 1)
+    budgeted = [delivery for delivery in deliveries if delivery.budgets]
+    needed = [d for d in deliveries if d.budgets or d.leaf in reported]
+    remaining: dict[tuple[str, int], Decimal] = {}
+    for delivery in budgeted:
+        for kind, entity_id, amount in delivery.budgets:
+            remaining[(kind, entity_id)] = amount
+    first = min((delivery.first for delivery in budgeted), default=start)
+    day = min(first, start)
+    profiles = {delivery.leaf: _profile(seed, delivery.leaf) for delivery in deliveries}
+    while day <= end:
+        restated_hour = clock_hour if day >= restated_from else None
+        for delivery in needed if day >= start else budgeted:
+            if day < delivery.first or (delivery.last is not None and day > delivery.last):
+                continue
+            leaf = delivery.leaf
+            metrics = _day_metrics(
+                seed, leaf, profiles[leaf], day, restated_hour, leaf.currency in omitted
+            )
+            if metrics is None:
+                continue
+            if delivery.budgets:
+                cost = metrics["costInLocalCurrency"]
+                left = min(remaining[(kind, entity_id)] for kind, entity_id, _ in delivery.budgets)
+                if left <= 0:
+                    continue
+                if cost > left:
+                    metrics = _scaled(metrics, left / cost)
+                    cost = metrics["costInLocalCurrency"]
+                for kind, entity_id, _ in delivery.budgets:
+                    remaining[(kind, entity_id)] -= cost
+            if day >= start and leaf in reported:
+                yield leaf, day, metrics
+        day += timedelta(days=1)
+
+
 def generate(
     state: SandboxState, settings: AnalyticsSettings, member: str, report: Report
 ) -> list[dict[str, Any]]:
@@ -403,33 +529,37 @@ def generate(
     end = min(report.end, today)
     start = max(report.start, FIRST_DAY)
     finest = max(report.pivots, key=lambda pivot: PIVOT_LEVELS[pivot])
-    leaves = [
-        leaf
-        for leaf in _leaves(state, settings, accounts, finest == "CREATIVE")
-        if _matches(leaf, report.facets)
-    ]
+    # Every leaf of the accounts takes part, also those the facets leave out, because they
+    # share budgets with the leaves that are reported.
+    deliveries = _leaves(state, settings, accounts, finest == "CREATIVE")
     omitted = {currency.upper() for currency in settings.omit_cost_in_usd}
     wanted = [name for name in report.fields if name in METRICS]
-    restated_from = today - timedelta(days=RESTATED_DAYS - 1)
+
     totals: dict[tuple[date, tuple[str, ...]], dict[str, Any]] = {}
     buckets: dict[tuple[date, tuple[str, ...]], date] = {}
-    for leaf in leaves:
-        pivot_values = tuple(leaf.pivot_value(pivot) or "" for pivot in report.pivots)
-        if not all(pivot_values):
-            continue
-        profile = _profile(state.config.seed, leaf)
-        day = start
-        while day <= end:
-            restated_hour = clock_hour if day >= restated_from else None
-            metrics = _day_metrics(
-                state.config.seed, leaf, profile, day, restated_hour, leaf.currency in omitted
-            )
-            if metrics is not None:
-                bucket_start, bucket_end = _bucket(day, report)
-                key = (bucket_start, pivot_values)
-                _add(totals.setdefault(key, {}), metrics, wanted)
-                buckets[key] = bucket_end
-            day += timedelta(days=1)
+    pivot_values_of: dict[Leaf, tuple[str, ...]] = {}
+    for delivery in deliveries:
+        leaf = delivery.leaf
+        values = tuple(leaf.pivot_value(pivot) or "" for pivot in report.pivots)
+        if _matches(leaf, report.facets) and all(values):
+            pivot_values_of[leaf] = values
+
+    for leaf, day, metrics in _daily_metrics(
+        state.config.seed,
+        deliveries,
+        start,
+        end,
+        today,
+        clock_hour,
+        omitted,
+        set(pivot_values_of),
+    ):
+        pivot_values = pivot_values_of[leaf]
+        bucket_start, bucket_end = _bucket(day, report)
+        key = (bucket_start, pivot_values)
+        _add(totals.setdefault(key, {}), metrics, wanted)
+        buckets[key] = bucket_end
+
     rows = []
     for key in sorted(totals):
         bucket_start, pivot_values = key

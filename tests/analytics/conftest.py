@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.analytics.helpers import make_campaign, make_creative, sandbox_api, seeded_accounts
+from tests.analytics.helpers import (
+    created_on,
+    make_campaign,
+    make_creative,
+    sandbox_api,
+    seeded_accounts,
+)
+
+CREATED = date(2025, 12, 1)
 
 
 @pytest.fixture
@@ -23,12 +32,14 @@ async def delivering(sandbox: httpx.AsyncClient, api: httpx.AsyncClient) -> dict
     """Northwind US (USD) and Northwind Europe (EUR), each with two campaigns and a creative."""
     accounts = await seeded_accounts(sandbox)
     result: dict[str, Any] = {}
-    for name, key in (("Northwind US", "us"), ("Northwind Europe", "eu")):
-        account = accounts[name]
-        campaigns = [
-            await make_campaign(api, account["id"], account["group"], account["currency"])
-            for _ in range(2)
-        ]
-        creative = await make_creative(api, account["id"], campaigns[0])
-        result[key] = {**account, "campaigns": campaigns, "creative": creative}
+    # Made before the reports' months (January to March 2026), so those days have data.
+    async with created_on(sandbox, CREATED):
+        for name, key in (("Northwind US", "us"), ("Northwind Europe", "eu")):
+            account = accounts[name]
+            campaigns = [
+                await make_campaign(api, account["id"], account["group"], account["currency"])
+                for _ in range(2)
+            ]
+            creative = await make_creative(api, account["id"], campaigns[0])
+            result[key] = {**account, "campaigns": campaigns, "creative": creative}
     return result

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -9,6 +12,24 @@ import httpx
 from tests.sandbox.helpers import mint_token, rest_headers
 
 ACCOUNT_URN = "urn:li:sponsoredAccount:"
+DAY_SECONDS = 86_400
+
+
+@asynccontextmanager
+async def created_on(sandbox: httpx.AsyncClient, day: date) -> AsyncIterator[None]:
+    """Run the block with the sandbox clock on `day`, then move it forward to where it was.
+
+    The sandbox reports delivery only from an entity's creation day on, so entities made in
+    the block have data for the days from `day` to today.
+    """
+    now_ms = (await sandbox.get("/_sandbox/clock")).json()["now_ms"]
+    today = datetime.fromtimestamp(now_ms / 1000, UTC).date()
+    shift = (today - day).days * DAY_SECONDS
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": -shift})
+    try:
+        yield
+    finally:
+        await sandbox.post("/_sandbox/clock", json={"advance_seconds": shift})
 
 
 async def sandbox_api(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from tests.analytics.helpers import ACCOUNT_URN, count_rows
+from tests.analytics.helpers import ACCOUNT_URN, count_rows, make_campaign, seeded_accounts
 from tests.sandbox.helpers import encode, mint_token, rest_headers
 
 JANUARY = {
@@ -257,3 +257,146 @@ async def test_needs_reporting_scope(
     ) as client:
         response = await client.get(f"/rest/adAnalytics?{query(delivering['us']['id'])}")
     assert response.status_code == 403
+
+
+DAY_MS = 86_400_000
+
+
+def date_range(first: date, last: date) -> dict[str, Any]:
+    return {
+        "start": {"year": first.year, "month": first.month, "day": first.day},
+        "end": {"year": last.year, "month": last.month, "day": last.day},
+    }
+
+
+async def sandbox_today(sandbox: httpx.AsyncClient) -> tuple[date, int]:
+    now_ms = int((await sandbox.get("/_sandbox/clock")).json()["now_ms"])
+    return datetime.fromtimestamp(now_ms / 1000, UTC).date(), now_ms
+
+
+async def make_group(
+    api: httpx.AsyncClient,
+    account: int,
+    status: str,
+    start_ms: int,
+    end_ms: int | None = None,
+    budget: str | None = None,
+) -> int:
+    schedule = {"start": start_ms} if end_ms is None else {"start": start_ms, "end": end_ms}
+    body: dict[str, Any] = {
+        "account": f"{ACCOUNT_URN}{account}",
+        "name": "Scheduled group",
+        "runSchedule": schedule,
+        "status": status,
+    }
+    if budget is not None:
+        body["totalBudget"] = {"amount": budget, "currencyCode": "USD"}
+    response = await api.post(f"/rest/adAccounts/{account}/adCampaignGroups", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.headers["x-restli-id"])
+
+
+def days_of(rows: list[dict[str, Any]]) -> set[date]:
+    return {date(**row["dateRange"]["start"]) for row in rows}
+
+
+async def test_new_paused_group_has_no_history(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    us = (await seeded_accounts(sandbox))["Northwind US"]
+    today, now_ms = await sandbox_today(sandbox)
+    start_ms = now_ms + 37 * DAY_MS
+    group = await make_group(
+        api, us["id"], "PAUSED", start_ms, end_ms=start_ms + 30 * DAY_MS, budget="100"
+    )
+    await make_campaign(api, us["id"], group, "USD")
+    month = date_range(today - timedelta(days=33), today - timedelta(days=3))
+    assert await elements(api, query(us["id"], date_range=month)) == []
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 45 * 86_400})
+    assert await elements(api, query(us["id"], date_range=month)) == []
+
+
+async def test_delivery_follows_schedule(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    us = (await seeded_accounts(sandbox))["Northwind US"]
+    today, now_ms = await sandbox_today(sandbox)
+    created = await make_campaign(api, us["id"], us["group"], "USD", name="From today")
+    group = await make_group(api, us["id"], "ACTIVE", now_ms + 5 * DAY_MS)
+    scheduled = await make_campaign(api, us["id"], group, "USD", name="Later")
+    paused = await make_campaign(api, us["id"], us["group"], "USD", status="PAUSED")
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 20 * 86_400})
+    window = date_range(today - timedelta(days=10), today + timedelta(days=30))
+    rows = await elements(api, query(us["id"], date_range=window))
+    by_campaign: dict[str, set[date]] = {}
+    for row in rows:
+        by_campaign.setdefault(row["pivotValues"][0], set()).add(date(**row["dateRange"]["start"]))
+    from_today = by_campaign[f"urn:li:sponsoredCampaign:{created}"]
+    assert min(from_today) >= today
+    assert max(from_today) <= today + timedelta(days=20)
+    assert len(from_today) >= 15
+    later = by_campaign[f"urn:li:sponsoredCampaign:{scheduled}"]
+    assert min(later) >= today + timedelta(days=5)
+    assert f"urn:li:sponsoredCampaign:{paused}" not in by_campaign
+
+
+async def test_schedule_end_is_exclusive(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    us = (await seeded_accounts(sandbox))["Northwind US"]
+    today, now_ms = await sandbox_today(sandbox)
+    midnight_ms = int(datetime(today.year, today.month, today.day, tzinfo=UTC).timestamp() * 1000)
+    end_ms = midnight_ms + 6 * DAY_MS
+    group = await make_group(api, us["id"], "ACTIVE", now_ms + 60_000, end_ms=end_ms)
+    await make_campaign(api, us["id"], group, "USD")
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 20 * 86_400})
+    window = date_range(today, today + timedelta(days=20))
+    days = days_of(await elements(api, query(us["id"], date_range=window)))
+    assert days
+    assert max(days) <= today + timedelta(days=5)
+
+
+async def test_spend_stays_within_budgets(
+    sandbox: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    us = (await seeded_accounts(sandbox))["Northwind US"]
+    today, now_ms = await sandbox_today(sandbox)
+    group = await make_group(
+        api, us["id"], "ACTIVE", now_ms + 60_000, end_ms=now_ms + 60 * DAY_MS, budget="100"
+    )
+    first = await make_campaign(api, us["id"], group, "USD", name="First")
+    await make_campaign(api, us["id"], group, "USD", name="Second")
+    limited = await make_campaign(api, us["id"], us["group"], "USD", name="Limited")
+    response = await api.post(
+        f"/rest/adAccounts/{us['id']}/adCampaigns/{limited}",
+        json={
+            "patch": {
+                "$set": {
+                    "runSchedule": {"start": now_ms + 60_000, "end": now_ms + 60 * DAY_MS},
+                    "totalBudget": {"amount": "250", "currencyCode": "USD"},
+                }
+            }
+        },
+        headers={"X-RestLi-Method": "PARTIAL_UPDATE"},
+    )
+    assert response.status_code == 204, response.text
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 30 * 86_400})
+    window = date_range(today, today + timedelta(days=30))
+    rows = await elements(api, query(us["id"], date_range=window))
+    spend: dict[str, Decimal] = {}
+    for row in rows:
+        key = row["pivotValues"][0]
+        spend[key] = spend.get(key, Decimal(0)) + Decimal(row["costInLocalCurrency"])
+    group_rows = await elements(api, query(us["id"], pivot="CAMPAIGN_GROUP", date_range=window))
+    group_spend = sum(
+        Decimal(row["costInLocalCurrency"])
+        for row in group_rows
+        if row["pivotValues"][0] == f"urn:li:sponsoredCampaignGroup:{group}"
+    )
+    assert Decimal(99) < group_spend <= Decimal(100)
+    assert Decimal(240) < spend[f"urn:li:sponsoredCampaign:{limited}"] <= Decimal(250)
+    assert spend[f"urn:li:sponsoredCampaign:{first}"] > 0
+
+    later = date_range(today + timedelta(days=10), today + timedelta(days=30))
+    late_rows = await elements(api, query(us["id"], date_range=later))
+    assert all(row["pivotValues"][0] != f"urn:li:sponsoredCampaign:{first}" for row in late_rows)

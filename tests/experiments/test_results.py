@@ -18,8 +18,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.ad_sets.helpers import campaign_body
+from tests.analytics.helpers import created_on
 from tests.conftest import Service
-from tests.experiments.helpers import account_with, create
+from tests.experiments.helpers import account_with, create, experiment_body
 from tests.sandbox.helpers import encode, mint_token, rest_headers
 
 WORKSPACE = "workspace-a"
@@ -295,12 +297,41 @@ async def test_live_results_match_sandbox(
 ) -> None:
     await live_service.connect()
     account = await account_with(live_service)
-    experiment = await create(live_service, account)
-    ad_sets = [v["adSetId"] for v in experiment["variants"]]
+    # The sandbox reports delivery from an entity's creation and start day on, so the
+    # experiment is made with the sandbox clock ten days back, starting nine days ago.
     started = datetime.now(UTC) - timedelta(days=8)
+    created = datetime.now(UTC) - timedelta(days=10)
+    schedule = {
+        "startTime": (created + timedelta(hours=2)).isoformat(),
+        "endTime": (created + timedelta(days=20)).isoformat(),
+    }
+    body = experiment_body(
+        campaign=campaign_body(
+            name="Headline test campaign",
+            lifetimeBudget="3000",
+            startTime=(created + timedelta(hours=1)).isoformat(),
+            endTime=(created + timedelta(days=30)).isoformat(),
+        ),
+    )
+    body["adSet"].update(schedule)
+    async with created_on(sandbox, created.date()):
+        experiment = await create(live_service, account, body)
+    ad_sets = [v["adSetId"] for v in experiment["variants"]]
     await set_history(
         live_service, experiment["id"], [("A", "ACTIVE", started), ("B", "ACTIVE", started)]
     )
+    # The history above has both variants running; on the sandbox the treatment is PAUSED, and
+    # paused campaigns report no delivery, so it is activated there too.
+    token = await mint_token(sandbox)
+    async with httpx.AsyncClient(
+        base_url=str(sandbox.base_url), headers=rest_headers(token)
+    ) as api:
+        activated = await api.post(
+            f"/rest/adAccounts/{account}/adCampaigns/{ad_sets[1]}",
+            json={"patch": {"$set": {"status": "ACTIVE"}}},
+            headers={"X-RestLi-Method": "PARTIAL_UPDATE"},
+        )
+    assert activated.status_code == 204, activated.text
 
     response = await live_service.api.get(
         f"/v1/ad-accounts/{account}/experiments/{experiment['id']}/results"

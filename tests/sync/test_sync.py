@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.analytics.helpers import make_campaign, make_creative, seeded_accounts
+from tests.analytics.helpers import created_on, make_campaign, make_creative, seeded_accounts
 from tests.conftest import Service
 from tests.sync.conftest import make_all_due
 
@@ -88,7 +88,9 @@ async def test_restated_days_replaced(
     api: httpx.AsyncClient,
     db_engine: AsyncEngine,
 ) -> None:
-    us = await setup_us(sandbox, api)
+    # Made 40 days ago on the sandbox clock, so every day of the sync's 30-day window has data.
+    async with created_on(sandbox, datetime.now(UTC).date() - timedelta(days=40)):
+        us = await setup_us(sandbox, api)
     await live_service.connect()
     sync = live_service.app.state.sync
     await sync.run_once()
