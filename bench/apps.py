@@ -2,8 +2,9 @@
 
 - `bare_app`: plain FastAPI importing the same packages as the service, with a POST that echoes
   a body like the campaign DTO and a GET that answers a small JSON, and no middleware.
-- `service_with_ping()`: the real service app (middleware, API-key authentication) plus the
-  same small GET, so the two differ only by the service's stack.
+- `service_with_ping()` / `service_without_middleware()`: the real service app with and without
+  its middleware stack, each with the same small GETs added last (one behind the API key, one
+  open), so the middleware comparison differs only by the stack and the key check.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ async def bare_health() -> dict[str, str]:
 
 
 def service_with_ping() -> FastAPI:
+    """The real service with two more routes: `/bench/ping` (API key) and `/bench/open`."""
     from app.main import create_default_app
 
     app = create_default_app()
@@ -52,4 +54,15 @@ def service_with_ping() -> FastAPI:
     async def ping(workspace: WorkspaceDep) -> dict[str, bool]:
         return {"ok": True}
 
+    @app.get("/bench/open")
+    async def open_ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def service_without_middleware() -> FastAPI:
+    """The same app and routes with the middleware stack removed, for the baseline."""
+    app = service_with_ping()
+    app.user_middleware = []
     return app

@@ -62,6 +62,20 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, skip_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.skip_paths = skip_paths
+        # Labelled children, looked up once per (method, route, status class): prometheus-client's
+        # `labels()` takes a lock and builds a key on every call.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _metrics_for(self, method: str, template: str, status: int) -> tuple[Any, Any]:
+        key = (method, template, status // 100)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(method, template, f"{status // 100}xx"),
+                HTTP_LATENCY.labels(method, template),
+            )
+            self._children[key] = children
+        return children
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.skip_paths:
@@ -81,6 +95,6 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or _UNMATCHED
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method, template, f"{status // 100}xx").inc()
-            HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - started)
+            requests, latency = self._metrics_for(scope["method"], template, status)
+            requests.inc()
+            latency.observe(time.perf_counter() - started)

@@ -79,6 +79,8 @@ class BodyLimitMiddleware:
         self.path_limits = [(re.compile(pattern), limit) for pattern, limit in path_limits]
 
     def _limit_for(self, path: str) -> int:
+        if not self.path_limits:
+            return self.max_bytes
         for pattern, limit in self.path_limits:
             if pattern.match(path):
                 return limit
