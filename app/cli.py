@@ -297,8 +297,10 @@ def command_dev(args: argparse.Namespace) -> None:
 
     # SIGTERM (kill, service managers) and SIGHUP (a closed terminal) stop the stack as
     # Ctrl-C does; Python's default for both ends the process without stopping its servers.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    # SIGINT is set too: a shell that starts a job in the background makes it ignore SIGINT,
+    # and Python then never raises KeyboardInterrupt.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     print("Starting the LinkedIn Ads integration locally:")
     try:
         processes, stoppers, _ = start_local_stack(

@@ -100,8 +100,13 @@ def test_dev_stack_serves_health(tmp_path: Path) -> None:
         assert not still_open, f"port {closed} still answers after Ctrl-C"
 
 
-def start_dev(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], int, int]:
-    """Start `linkedin-ads dev` on free ports with its output in `log_path`."""
+def start_dev(
+    data_dir: Path, log_path: Path, *, ignore_sigint: bool = False
+) -> tuple[subprocess.Popen[bytes], int, int]:
+    """Start `linkedin-ads dev` on free ports with its output in `log_path`.
+
+    `ignore_sigint` starts it the way a shell starts a background job, with SIGINT ignored.
+    """
     port, sandbox_port = find_free_port(), find_free_port()
     env = plain_env(LINKEDIN_ADS_DATA_DIR=str(data_dir))
     with log_path.open("wb") as log:
@@ -120,6 +125,9 @@ def start_dev(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], 
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+            if ignore_sigint
+            else None,
         )
     return process, port, sandbox_port
 
@@ -241,3 +249,22 @@ def test_postgres_start_error_shows_log(tmp_path: Path) -> None:
     assert "server.log" in message
     assert "could not" in message.lower()
     assert str(port) in message
+
+
+def test_background_dev_stops_on_sigint(tmp_path: Path) -> None:
+    """A background job starts with SIGINT ignored; `kill -INT` must still stop the stack."""
+    data_dir = tmp_path / "data"
+    log = tmp_path / "dev.log"
+    process, port, sandbox_port = start_dev(data_dir, log, ignore_sigint=True)
+    children: list[psutil.Process] = []
+    try:
+        wait_for_health(process, port, log)
+        children = psutil.Process(process.pid).children(recursive=True)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0, log.read_text()
+        assert not port_open(port)
+        assert not port_open(sandbox_port)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        stop_leftovers(data_dir, children)
