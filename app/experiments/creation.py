@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ad_sets.schemas import AdSetCreate, CreateStatus
+from app.ad_sets.schemas import SettableStatus as AdSetStatus
 from app.ads.schemas import AdCreate
 from app.ads.schemas import CreateStatus as AdStatus
 from app.campaigns.schemas import CampaignCreate
@@ -190,6 +191,7 @@ class ExperimentBuilder:
         rows = (await repository.variants_of(session, [experiment_id]))[experiment_id]
         ads = await repository.ads_of(session, [experiment_id])
         specs = {variant.key: variant for variant in dto.variants}
+        ad_set_ids: dict[str, str] = {}
         for row in rows:
             ad_set_id = await self._ensure_ad_set(
                 session,
@@ -215,6 +217,18 @@ class ExperimentBuilder:
                     since,
                 )
 
+            ad_set_ids[row.key] = ad_set_id
+
+        for row in rows:
+            if row.is_control:
+                await self.upstream.set_ad_set_status(
+                    session,
+                    workspace_id,
+                    account_id,
+                    ad_set_ids[row.key],
+                    AdSetStatus.ACTIVE,
+                    f"{prefix}:variant:{row.key}:activate",
+                )
         now = datetime.now(UTC)
         statuses = {}
         for row in rows:
@@ -260,13 +274,14 @@ class ExperimentBuilder:
                 session, row.experiment_id, row.key, ad_set_state=SENDING
             )
             await session.commit()
-            status = CreateStatus.ACTIVE if row.is_control else CreateStatus.PAUSED
+            # Every variant starts PAUSED; the control is activated once everything exists, so
+            # a create that fails part way leaves nothing serving.
             ad_set = AdSetCreate(
                 **dto.ad_set.model_dump(exclude_unset=True),
                 campaign_id=campaign_id,
                 name=row.name,
                 targeting=spec.targeting,
-                status=status,
+                status=CreateStatus.PAUSED,
             )
             body = await self.upstream.create_ad_set(
                 session, workspace_id, account_id, ad_set, f"{prefix}:variant:{row.key}:ad_set"

@@ -59,6 +59,10 @@ class Experiment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     concluded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Lease of the control call (activate, pause, rotate, conclude) in progress, so two calls
+    # with different keys cannot interleave their status changes.
+    control_key: Mapped[str | None] = mapped_column(String(64))
+    control_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ExperimentVariant(Base):

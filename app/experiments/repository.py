@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.experiments.models import (
@@ -111,6 +111,34 @@ async def update_experiment(session: AsyncSession, experiment_id: uuid.UUID, **v
         update(Experiment)
         .where(Experiment.id == experiment_id)
         .values(**values, updated_at=datetime.now(UTC))
+    )
+
+
+async def take_control_lease(
+    session: AsyncSession, experiment_id: uuid.UUID, key: str, now: datetime, seconds: int
+) -> bool:
+    """Claim the experiment for one control call; False while another call holds it."""
+    result = await session.execute(
+        update(Experiment)
+        .where(
+            Experiment.id == experiment_id,
+            or_(
+                Experiment.control_until.is_(None),
+                Experiment.control_until < now,
+                Experiment.control_key == key,
+            ),
+        )
+        .values(control_key=key, control_until=now + timedelta(seconds=seconds))
+        .returning(Experiment.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def release_control_lease(session: AsyncSession, experiment_id: uuid.UUID, key: str) -> None:
+    await session.execute(
+        update(Experiment)
+        .where(Experiment.id == experiment_id, Experiment.control_key == key)
+        .values(control_key=None, control_until=None)
     )
 
 

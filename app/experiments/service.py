@@ -43,11 +43,21 @@ from app.linkedin.payloads import CAMPAIGN_URN, is_dry_run_id
 logger = logging.getLogger(__name__)
 
 
+# How long one control call may hold an experiment before another may take it over.
+CONTROL_LEASE_SECONDS = 120
+
+
 class ExperimentStateError(ServiceError):
     """The experiment's state does not allow the request; `reason` names the state."""
 
     status_code = 409
     code = "experiment_state_conflict"
+
+
+class ControlInProgressError(ExperimentStateError):
+    """Another control call holds the experiment; retrying the same request can succeed."""
+
+    retryable = True
 
 
 class ExperimentService:
@@ -330,18 +340,37 @@ class ExperimentService:
         """Apply a status plan to the variants' ad sets, committing after each change.
 
         Pauses and archives go first, so a rotation never has two variants serving at once.
-        A variant already in its planned status (as this service last set it) is not sent.
-
-        NOTE: two controls with different keys on one experiment are not serialised, so
-        concurrent rotations to different variants can leave both ACTIVE.
+        Every planned status is sent, even one this service already recorded, because the
+        ad set may have been changed in LinkedIn since; only real changes become events.
+        Controls of one experiment are serialised by a lease on its row: a call that finds
+        another one running gets 409 `control_in_progress` and retries.
         """
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
 
         async def write(resumed: bool) -> tuple[int, dict[str, Any]]:
             await self._check_account(session, workspace_id, account_id, operation)
-            experiment = await self._load(
-                session, workspace_id, account_id, experiment_id, operation
+            await self._load(session, workspace_id, account_id, experiment_id, operation)
+            leased = await repository.take_control_lease(
+                session, experiment_id, digest, datetime.now(UTC), CONTROL_LEASE_SECONDS
             )
+            if not leased:
+                raise ControlInProgressError(
+                    f"another control call on experiment {experiment_id} is in progress; "
+                    "retry when it has finished",
+                    operation=operation,
+                    reason="control_in_progress",
+                    retry_after_seconds=2.0,
+                )
+            await session.commit()
+            try:
+                return await apply(
+                    await self._load(session, workspace_id, account_id, experiment_id, operation)
+                )
+            finally:
+                await repository.release_control_lease(session, experiment_id, digest)
+                await session.commit()
+
+        async def apply(experiment: Experiment) -> tuple[int, dict[str, Any]]:
             if experiment.status in ("creating", "failed"):
                 raise ExperimentStateError(
                     f"experiment {experiment_id} is not fully created ({experiment.status}); "
@@ -363,7 +392,7 @@ class ExperimentService:
             order = sorted(variants, key=lambda v: targets.get(v.key) == AdSetStatus.ACTIVE)
             for variant in order:
                 target = targets.get(variant.key)
-                if target is None or variant.status == target.value:
+                if target is None:
                     continue
                 assert variant.ad_set_id is not None
                 await self.upstream.set_ad_set_status(
@@ -374,15 +403,16 @@ class ExperimentService:
                     target,
                     f"experiment:{experiment_id}:{digest}:{variant.key}:{target.value}",
                 )
-                await self._record_change(
-                    session,
-                    workspace_id,
-                    account_id,
-                    experiment_id,
-                    variant,
-                    target.value,
-                    operation,
-                )
+                if variant.status != target.value:
+                    await self._record_change(
+                        session,
+                        workspace_id,
+                        account_id,
+                        experiment_id,
+                        variant,
+                        target.value,
+                        operation,
+                    )
                 await session.commit()
             if concludes is not None:
                 await repository.update_experiment(

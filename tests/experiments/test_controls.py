@@ -36,20 +36,28 @@ async def test_live_rotation_and_conclusion(
     ad_sets = [v["adSetId"] for v in experiment["variants"]]
     path = f"/v1/ad-accounts/{account}/experiments/{experiment['id']}"
     assert await sandbox_statuses(sandbox, ad_sets) == ["ACTIVE", "PAUSED", "PAUSED"]
+    # Every ad set is created PAUSED; the control is activated once all of them exist.
+    creation_posts = [entry["path"].rsplit("/", 1)[1] for entry in await status_posts(sandbox)]
+    assert creation_posts == [ad_sets[0]]
 
     headers = {"Idempotency-Key": "rotate-to-b"}
     rotated = await live_service.api.post(f"{path}/rotate", json={"variant": "B"}, headers=headers)
     assert rotated.status_code == 200, rotated.text
     assert [v["status"] for v in rotated.json()["variants"]] == ["PAUSED", "ACTIVE", "PAUSED"]
     assert await sandbox_statuses(sandbox, ad_sets) == ["PAUSED", "ACTIVE", "PAUSED"]
-    posts = await status_posts(sandbox)
-    # The pause goes out before the activation, so two variants never serve together.
-    assert [entry["path"].rsplit("/", 1)[1] for entry in posts] == [ad_sets[0], ad_sets[1]]
+    posts = (await status_posts(sandbox))[1:]
+    # Every planned status is sent (LinkedIn may have changed one since), pauses before the
+    # activation, so two variants never serve together.
+    assert [entry["path"].rsplit("/", 1)[1] for entry in posts] == [
+        ad_sets[0],
+        ad_sets[2],
+        ad_sets[1],
+    ]
 
     replayed = await live_service.api.post(f"{path}/rotate", json={"variant": "B"}, headers=headers)
     assert replayed.headers["Idempotent-Replayed"] == "true"
     assert replayed.json() == rotated.json()
-    assert len(await status_posts(sandbox)) == 2
+    assert len(await status_posts(sandbox)) == 4
 
     events = await variant_events(live_service)
     assert [(e["data"]["variant"], e["data"]["from"], e["data"]["to"]) for e in events] == [
@@ -121,3 +129,71 @@ async def test_dry_run_controls_and_errors(service: Service) -> None:
     )
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+async def test_failed_create_serves_nothing(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
+    """A create that fails part way leaves every made ad set PAUSED, the control included."""
+    await live_service.connect()
+    account = await account_with(live_service)
+    await sandbox.post(
+        "/_sandbox/faults",
+        json={"match": {"method": "POST", "path_regex": "/creatives$", "after": 1}, "status": 500},
+    )
+    failed = await live_service.api.post(
+        f"/v1/ad-accounts/{account}/experiments", json=experiment_body("Stops half way")
+    )
+    assert failed.status_code == 503, failed.text
+    state = (await sandbox.get("/_sandbox/state")).json()
+    made = [c for c in state["campaigns"] if c["name"].startswith("Stops half way")]
+    assert len(made) == 2
+    assert {c["status"] for c in made} == {"PAUSED"}
+
+
+async def test_concurrent_conclusions_serialised(live_service: Service) -> None:
+    import asyncio
+
+    await live_service.connect()
+    account = await account_with(live_service)
+    experiment = await create(live_service, account, experiment_body())
+    path = f"/v1/ad-accounts/{account}/experiments/{experiment['id']}/conclude"
+    first, second = await asyncio.gather(
+        live_service.api.post(
+            path,
+            json={"winner": "A", "others": "ARCHIVED"},
+            headers={"Idempotency-Key": "conclude-a"},
+        ),
+        live_service.api.post(
+            path,
+            json={"winner": "B", "others": "ARCHIVED"},
+            headers={"Idempotency-Key": "conclude-b"},
+        ),
+    )
+    statuses = sorted([first.status_code, second.status_code])
+    assert statuses == [200, 409], (first.text, second.text)
+    loser = first if first.status_code == 409 else second
+    assert loser.json()["error"]["reason"] in ("control_in_progress", "concluded")
+    winner = first if first.status_code == 200 else second
+    concluded = winner.json()
+    active = [v["key"] for v in concluded["variants"] if v["status"] == "ACTIVE"]
+    assert active == [concluded["winner"]]
+
+
+async def test_activate_repairs_outside_change(
+    live_service: Service, sandbox: httpx.AsyncClient
+) -> None:
+    """The control paused in LinkedIn itself: activate must send the change, not trust our copy."""
+    await live_service.connect()
+    account = await account_with(live_service)
+    experiment = await create(live_service, account, experiment_body())
+    ad_sets = [v["adSetId"] for v in experiment["variants"]]
+    await sandbox.post(
+        "/_sandbox/holds",
+        json={"urn": f"urn:li:sponsoredCampaign:{ad_sets[0]}", "status": "PAUSED"},
+    )
+    assert await sandbox_statuses(sandbox, ad_sets) == ["PAUSED", "PAUSED"]
+    path = f"/v1/ad-accounts/{account}/experiments/{experiment['id']}/activate"
+    response = await live_service.api.post(path, json={"variants": ["A"]})
+    assert response.status_code == 200, response.text
+    assert await sandbox_statuses(sandbox, ad_sets) == ["ACTIVE", "PAUSED"]
