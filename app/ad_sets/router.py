@@ -13,6 +13,7 @@ from app.campaigns.router import READ_ERRORS, WRITE_ERRORS
 from app.core.auth import WorkspaceDep
 from app.core.database import SessionDep
 from app.core.idempotency_header import idempotency_key, stored_response
+from app.core.schemas import AccountId
 
 router = APIRouter(prefix="/v1/ad-accounts/{account_id}/ad-sets", tags=["ad sets"])
 
@@ -25,7 +26,7 @@ def service(request: Request) -> AdSetService:
 
 @router.get("", response_model=list[AdSet], responses=READ_ERRORS)
 async def list_ad_sets(
-    account_id: int,
+    account_id: AccountId,
     request: Request,
     session: SessionDep,
     workspace: WorkspaceDep,
@@ -40,7 +41,7 @@ async def list_ad_sets(
 
 @router.get("/{ad_set_id}", response_model=AdSet, responses=READ_ERRORS)
 async def get_ad_set(
-    account_id: int,
+    account_id: AccountId,
     ad_set_id: str,
     request: Request,
     session: SessionDep,
@@ -52,7 +53,7 @@ async def get_ad_set(
 
 @router.post("", status_code=201, response_model=AdSet, responses=WRITE_ERRORS)
 async def create_ad_set(
-    account_id: int,
+    account_id: AccountId,
     body: AdSetCreate,
     request: Request,
     session: SessionDep,
@@ -66,7 +67,7 @@ async def create_ad_set(
 
 @router.patch("/{ad_set_id}", response_model=AdSet, responses=WRITE_ERRORS)
 async def update_ad_set(
-    account_id: int,
+    account_id: AccountId,
     ad_set_id: str,
     body: AdSetUpdate,
     request: Request,
@@ -83,7 +84,7 @@ def _status_route(status: SettableStatus, verb: str, summary: str) -> None:
     operation = f"{verb}_campaign"
 
     async def change_status(
-        account_id: int,
+        account_id: AccountId,
         ad_set_id: str,
         request: Request,
         session: SessionDep,

@@ -17,6 +17,7 @@ from app.campaigns.router import READ_ERRORS, WRITE_ERRORS
 from app.core.auth import WorkspaceDep
 from app.core.database import SessionDep
 from app.core.idempotency_header import idempotency_key, stored_response
+from app.core.schemas import AccountId
 
 router = APIRouter(prefix="/v1/ad-accounts/{account_id}/ads", tags=["ads"])
 
@@ -29,7 +30,7 @@ def service(request: Request) -> AdService:
 
 @router.get("", response_model=list[Ad], responses=READ_ERRORS)
 async def list_ads(
-    account_id: int,
+    account_id: AccountId,
     request: Request,
     session: SessionDep,
     workspace: WorkspaceDep,
@@ -44,7 +45,7 @@ async def list_ads(
 
 @router.get("/{ad_id}", response_model=Ad, responses=READ_ERRORS)
 async def get_ad(
-    account_id: int,
+    account_id: AccountId,
     ad_id: str,
     request: Request,
     session: SessionDep,
@@ -56,7 +57,7 @@ async def get_ad(
 
 @router.post("", status_code=201, response_model=Ad, responses=WRITE_ERRORS)
 async def create_ad(
-    account_id: int,
+    account_id: AccountId,
     body: AdCreate,
     request: Request,
     session: SessionDep,
@@ -70,7 +71,7 @@ async def create_ad(
 
 @router.patch("/{ad_id}", response_model=Ad, responses=WRITE_ERRORS)
 async def update_ad(
-    account_id: int,
+    account_id: AccountId,
     ad_id: str,
     body: AdUpdate,
     request: Request,
@@ -87,7 +88,7 @@ def _status_route(status: SettableStatus, verb: str, summary: str) -> None:
     operation = f"{verb}_creative"
 
     async def change_status(
-        account_id: int,
+        account_id: AccountId,
         ad_id: str,
         request: Request,
         session: SessionDep,

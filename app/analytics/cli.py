@@ -13,6 +13,8 @@ from typing import Any
 from app.core.settings import load_settings
 
 CSV_COLUMNS = ("date", "currency", "usd_per_unit")
+MIN_USD_PER_UNIT = Decimal("0.000001")
+MAX_USD_PER_UNIT = Decimal("10000")
 
 
 def print_progress(done: int, total: int) -> None:
@@ -75,7 +77,7 @@ def run_backfill(account_id: int, start: date, end: date, workspace_id: str | No
 def read_rates(path: Path) -> list[dict[str, Any]]:
     """Read `date,currency,usd_per_unit` rows; raise ValueError naming the bad line."""
     rates: dict[tuple[str, date], dict[str, Any]] = {}
-    with path.open(newline="") as handle:
+    with path.open(newline="", encoding="utf-8", errors="strict") as handle:
         reader = csv.DictReader(handle)
         missing = set(CSV_COLUMNS) - set(reader.fieldnames or [])
         if missing:
@@ -84,17 +86,29 @@ def read_rates(path: Path) -> list[dict[str, Any]]:
                 f"must be {','.join(CSV_COLUMNS)}"
             )
         for line, row in enumerate(reader, start=2):
+            values = [row.get(column) for column in CSV_COLUMNS]
+            if any(value is None for value in values):
+                raise ValueError(f"{path}:{line}: expected {len(CSV_COLUMNS)} columns")
             try:
                 day = date.fromisoformat(row["date"].strip())
                 currency = row["currency"].strip().upper()
                 rate = Decimal(row["usd_per_unit"].strip())
             except (ValueError, InvalidOperation) as error:
                 raise ValueError(f"{path}:{line}: invalid row {row}: {error}") from None
-            if len(currency) != 3 or not currency.isalpha() or rate <= 0:
+            # NaN and Infinity parse as Decimals; a real rate is finite and within a range no
+            # currency has left (the strongest is worth a few USD, the weakest a millionth).
+            if (
+                len(currency) != 3
+                or not currency.isalpha()
+                or not rate.is_finite()
+                or not MIN_USD_PER_UNIT <= rate <= MAX_USD_PER_UNIT
+            ):
                 raise ValueError(
-                    f"{path}:{line}: invalid row {row}: expected a 3-letter "
-                    "currency code and a positive rate"
+                    f"{path}:{line}: invalid row {row}: expected a 3-letter currency code and "
+                    f"a rate from {MIN_USD_PER_UNIT} to {MAX_USD_PER_UNIT} USD per unit"
                 )
+            if (currency, day) in rates and rates[(currency, day)]["usd_per_unit"] != rate:
+                raise ValueError(f"{path}:{line}: a second, different rate for {currency} on {day}")
             rates[(currency, day)] = {"currency": currency, "day": day, "usd_per_unit": rate}
     return list(rates.values())
 
@@ -114,6 +128,9 @@ async def store_fx_rates(database_url: str, rates: list[dict[str, Any]]) -> int:
 def load_fx_rates(path: Path) -> int:
     try:
         rates = read_rates(path)
+    except UnicodeDecodeError:
+        print(f"{path}: not a UTF-8 text file; expected a CSV", file=sys.stderr)
+        return 1
     except (OSError, ValueError) as error:
         print(str(error), file=sys.stderr)
         return 1

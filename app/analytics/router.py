@@ -23,6 +23,7 @@ from app.core.errors import (
     UpstreamUnavailableError,
     error_responses,
 )
+from app.core.schemas import AccountId
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 
@@ -42,7 +43,7 @@ router = APIRouter(prefix="/v1", tags=["analytics"])
     ),
 )
 async def get_analytics(
-    account_id: int,
+    account_id: AccountId,
     request: Request,
     session: SessionDep,
     workspace: WorkspaceDep,

@@ -14,6 +14,7 @@ from app.campaigns.router import READ_ERRORS, WRITE_ERRORS
 from app.core.auth import WorkspaceDep
 from app.core.database import SessionDep
 from app.core.idempotency_header import idempotency_key, stored_response
+from app.core.schemas import AccountId
 
 router = APIRouter(prefix="/v1/ad-accounts/{account_id}/assets", tags=["assets"])
 
@@ -60,7 +61,7 @@ def service(request: Request) -> AssetService:
     "", status_code=201, response_model=Asset, responses=WRITE_ERRORS, openapi_extra=UPLOAD_FORM
 )
 async def upload_asset(
-    account_id: int,
+    account_id: AccountId,
     request: Request,
     session: SessionDep,
     workspace: WorkspaceDep,
@@ -81,7 +82,7 @@ async def upload_asset(
 
 @router.post("/register-upload", response_model=RegisterUpload, responses=WRITE_ERRORS)
 async def register_upload(
-    account_id: int,
+    account_id: AccountId,
     request: Request,
     session: SessionDep,
     workspace: WorkspaceDep,
@@ -98,7 +99,7 @@ async def register_upload(
 
 @router.get("/{urn}", response_model=Asset, responses=READ_ERRORS)
 async def get_asset(
-    account_id: int,
+    account_id: AccountId,
     urn: str,
     request: Request,
     session: SessionDep,

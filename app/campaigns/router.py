@@ -25,6 +25,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.idempotency_header import idempotency_key, stored_response
+from app.core.schemas import AccountId
 
 router = APIRouter(prefix="/v1/ad-accounts/{account_id}/campaigns", tags=["campaigns"])
 
@@ -57,7 +58,7 @@ def service(request: Request) -> CampaignService:
 
 @router.get("", response_model=list[Campaign], responses=READ_ERRORS)
 async def list_campaigns(
-    account_id: int,
+    account_id: AccountId,
     request: Request,
     session: SessionDep,
     workspace: WorkspaceDep,
@@ -69,7 +70,7 @@ async def list_campaigns(
 
 @router.get("/{campaign_id}", response_model=Campaign, responses=READ_ERRORS)
 async def get_campaign(
-    account_id: int,
+    account_id: AccountId,
     campaign_id: str,
     request: Request,
     session: SessionDep,
@@ -81,7 +82,7 @@ async def get_campaign(
 
 @router.post("", status_code=201, response_model=Campaign, responses=WRITE_ERRORS)
 async def create_campaign(
-    account_id: int,
+    account_id: AccountId,
     body: CampaignCreate,
     request: Request,
     session: SessionDep,
@@ -95,7 +96,7 @@ async def create_campaign(
 
 @router.patch("/{campaign_id}", response_model=Campaign, responses=WRITE_ERRORS)
 async def update_campaign(
-    account_id: int,
+    account_id: AccountId,
     campaign_id: str,
     body: CampaignUpdate,
     request: Request,
@@ -110,7 +111,7 @@ async def update_campaign(
 
 def _status_route(status: SettableStatus, operation: str, summary: str) -> None:
     async def change_status(
-        account_id: int,
+        account_id: AccountId,
         campaign_id: str,
         request: Request,
         session: SessionDep,

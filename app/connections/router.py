@@ -18,6 +18,7 @@ from app.connections.service import ConnectionService
 from app.core.auth import WorkspaceDep
 from app.core.database import SessionDep
 from app.core.errors import AuthenticationError, InvalidInputError, NotFoundError, error_responses
+from app.core.schemas import AccountId
 
 router = APIRouter(prefix="/v1", tags=["connections"])
 
@@ -121,7 +122,7 @@ async def list_ad_accounts(
     responses=error_responses(AuthenticationError, NotFoundError),
 )
 async def get_ad_account(
-    account_id: int, request: Request, session: SessionDep, workspace: WorkspaceDep
+    account_id: AccountId, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> AdAccountOut:
     """Show one connected ad account."""
     return await service(request).get_ad_account(session, workspace, account_id)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
@@ -28,3 +29,11 @@ class InputSchema(Schema):
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+# LinkedIn's ids are PostgreSQL bigints here, so a larger number is refused as input (422)
+# instead of overflowing in the database.
+MAX_BIGINT = 2**63 - 1
+AccountId = Annotated[
+    int, Path(ge=1, le=MAX_BIGINT, description="LinkedIn's numeric sponsored account id")
+]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from app.core.auth import WorkspaceDep
 from app.core.database import SessionDep
 from app.core.errors import AuthenticationError, InvalidInputError, error_responses
+from app.core.schemas import MAX_BIGINT
 from app.events import service
 from app.events.schemas import EventPage, WebhookRegistration
 
@@ -26,7 +27,7 @@ async def list_events(
     cursor: Annotated[str | None, Query(description="nextCursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
-    ad_account_id: int | None = None,
+    ad_account_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
 ) -> EventPage:
     """List state changes (oldest first) seen by the sync, since LinkedIn has no webhooks."""
     return await service.list_events(

@@ -25,6 +25,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.idempotency_header import idempotency_key, stored_response
+from app.core.schemas import AccountId
 from app.experiments.schemas import (
     ConcludeRequest,
     ExperimentCreate,
@@ -59,7 +60,7 @@ def service(request: Request) -> ExperimentService:
 
 @router.get("", response_model=list[ExperimentOut], responses=READ_ERRORS)
 async def list_experiments(
-    account_id: int, request: Request, session: SessionDep, workspace: WorkspaceDep
+    account_id: AccountId, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> list[ExperimentOut]:
     """List the ad account's experiments, newest first."""
     return await service(request).list(session, workspace, account_id)
@@ -67,7 +68,7 @@ async def list_experiments(
 
 @router.get("/{experiment_id}", response_model=ExperimentOut, responses=READ_ERRORS)
 async def get_experiment(
-    account_id: int,
+    account_id: AccountId,
     experiment_id: uuid.UUID,
     request: Request,
     session: SessionDep,
@@ -79,7 +80,7 @@ async def get_experiment(
 
 @router.post("", status_code=201, response_model=ExperimentOut, responses=WRITE_ERRORS)
 async def create_experiment(
-    account_id: int,
+    account_id: AccountId,
     body: ExperimentCreate,
     request: Request,
     session: SessionDep,
@@ -97,7 +98,7 @@ async def create_experiment(
 
 @router.post("/{experiment_id}/activate", response_model=ExperimentOut, responses=CONTROL_ERRORS)
 async def activate_experiment(
-    account_id: int,
+    account_id: AccountId,
     experiment_id: uuid.UUID,
     request: Request,
     session: SessionDep,
@@ -114,7 +115,7 @@ async def activate_experiment(
 
 @router.post("/{experiment_id}/pause", response_model=ExperimentOut, responses=CONTROL_ERRORS)
 async def pause_experiment(
-    account_id: int,
+    account_id: AccountId,
     experiment_id: uuid.UUID,
     request: Request,
     session: SessionDep,
@@ -131,7 +132,7 @@ async def pause_experiment(
 
 @router.post("/{experiment_id}/rotate", response_model=ExperimentOut, responses=CONTROL_ERRORS)
 async def rotate_experiment(
-    account_id: int,
+    account_id: AccountId,
     experiment_id: uuid.UUID,
     body: RotateRequest,
     request: Request,
@@ -146,7 +147,7 @@ async def rotate_experiment(
 
 @router.post("/{experiment_id}/conclude", response_model=ExperimentOut, responses=CONTROL_ERRORS)
 async def conclude_experiment(
-    account_id: int,
+    account_id: AccountId,
     experiment_id: uuid.UUID,
     body: ConcludeRequest,
     request: Request,
@@ -163,7 +164,7 @@ async def conclude_experiment(
 
 @router.get("/{experiment_id}/results", response_model=ExperimentResults, responses=READ_ERRORS)
 async def get_results(
-    account_id: int,
+    account_id: AccountId,
     experiment_id: uuid.UUID,
     request: Request,
     session: SessionDep,

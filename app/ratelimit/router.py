@@ -12,6 +12,7 @@ from app.core.errors import (
     NotFoundError,
     error_responses,
 )
+from app.core.schemas import AccountId
 from app.ratelimit import service
 from app.ratelimit.schemas import QuotaOut
 
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/v1", tags=["quota"])
     responses=error_responses(AuthenticationError, NotFoundError, DependencyUnavailableError),
 )
 async def get_quota(
-    account_id: int, request: Request, session: SessionDep, workspace: WorkspaceDep
+    account_id: AccountId, request: Request, session: SessionDep, workspace: WorkspaceDep
 ) -> QuotaOut:
     """Return each rate limit window's use and what is left for the ad account."""
     return await service.account_quota(session, request.app.state.limiter, workspace, account_id)

@@ -2,8 +2,6 @@
 
 import json
 
-import httpx
-
 from tests.conftest import Service
 
 CAMPAIGN = {
@@ -104,3 +102,18 @@ def test_error_codes_stay_in_logs() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["code"] == "NOT_FOUND"
     assert line["access_token"] == "***"
+
+
+async def test_account_id_beyond_bigint_is_422(service: Service) -> None:
+    huge = "9" * 23
+    for path in (
+        f"/v1/ad-accounts/{huge}/campaigns",
+        f"/v1/ad-accounts/{huge}/analytics",
+        f"/v1/ad-accounts/{huge}/experiments",
+        f"/v1/ad-accounts/{huge}/quota",
+    ):
+        response = await service.api.get(path, params={"start": "2026-11-01", "end": "2026-11-02"})
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"]["fields"][0]["field"] == "path.accountId"
+    events = await service.api.get("/v1/events", params={"ad_account_id": huge})
+    assert events.status_code == 422
