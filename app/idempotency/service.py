@@ -1,14 +1,16 @@
 """The service's own write idempotency, since LinkedIn ignores `Idempotency-Key`.
 
 A write runs at most once per (workspace, key):
-- the first request claims the key in its own committed transaction and runs the write;
-- a repeat with the same body gets the stored answer (status and body);
+- the first request claims the key and commits the claim before it runs the write (a dry-run
+  write, which sends nothing upstream, stores its outcome in one transaction instead);
+- a repeat with the same body gets the stored response (status and body);
 - a repeat with a different body is rejected (422);
 - a repeat while the first is still running gets 409, with a retry time;
 - a claim whose holder died (its lock lapsed) is taken over, and the write's own
   unknown-outcome handling then looks in LinkedIn before creating anything again.
 Failures that another attempt could fix (quota, upstream unavailable) release the key, so a
-retry runs the write again; other errors are stored like successes.
+retry runs the write again, unless the request may have reached LinkedIn, which keeps the claim;
+other errors are stored like successes.
 """
 
 from __future__ import annotations
@@ -67,12 +69,12 @@ RESUMED_CREATE_WINDOW = timedelta(minutes=15)
 
 
 def created_since(started: datetime, resumed: bool) -> datetime:
-    """The earliest creation time an entity made by this create can have."""
+    """Return the earliest creation time that an entity made by this create can have."""
     return started - (RESUMED_CREATE_WINDOW if resumed else CREATE_CLOCK_SKEW)
 
 
 async def claimed_urns(session: AsyncSession, urns: Sequence[str]) -> set[str]:
-    """Return which of `urns` a completed write of any workspace already answered with.
+    """Return which of `urns` a completed write of any workspace already returned.
 
     A create whose outcome is unknown looks in LinkedIn for what it may have made; an entity
     another request already returned is not it, however alike the two look.
@@ -192,7 +194,7 @@ class IdempotencyStore:
             session, workspace_id, key, operation, digest, status, response
         ):
             return StoredResponse(status, response, False)
-        # A concurrent duplicate stored its outcome first: drop ours and answer with that one.
+        # A concurrent duplicate stored its outcome first, so drop ours and return that one.
         await session.rollback()
         stored = await self._claim(session, workspace_id, key, operation, digest)
         assert isinstance(stored, StoredResponse)
