@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from app.core.schemas import InputSchema, Schema
 
 
@@ -21,7 +23,8 @@ class EventOut(Schema):
 
 class EventPage(Schema):
     items: list[EventOut]
-    next_cursor: str | None
+    next_cursor: str = Field(description="Pass as `cursor` for the next page or the next poll")
+    has_more: bool = Field(description="True when this page is full, so more may follow at once")
 
 
 class WebhookRegistration(InputSchema):

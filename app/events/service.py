@@ -59,8 +59,10 @@ async def list_events(
         )
         for event in events
     ]
-    next_cursor = str(items[-1].id) if len(items) == limit else None
-    return EventPage(items=items, next_cursor=next_cursor)
+    # The cursor always points past what was returned, so a poller that reached the end keeps
+    # it and asks again later for what happened since.
+    next_cursor = str(items[-1].id) if items else (cursor or "0")
+    return EventPage(items=items, next_cursor=next_cursor, has_more=len(items) == limit)
 
 
 def register_webhook() -> None:

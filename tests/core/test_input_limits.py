@@ -117,3 +117,13 @@ async def test_account_id_beyond_bigint_is_422(service: Service) -> None:
         assert response.json()["error"]["fields"][0]["field"] == "path.accountId"
     events = await service.api.get("/v1/events", params={"ad_account_id": huge})
     assert events.status_code == 422
+
+
+async def test_event_cursor_resumes_polling(service: Service) -> None:
+    await service.connect()
+    first = (await service.api.get("/v1/events")).json()
+    assert first["items"][-1]["type"] == "connected"
+    assert first["hasMore"] is False
+    again = (await service.api.get("/v1/events", params={"cursor": first["nextCursor"]})).json()
+    assert again["items"] == []
+    assert again["nextCursor"] == first["nextCursor"]
