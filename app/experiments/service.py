@@ -55,7 +55,7 @@ class ExperimentStateError(ServiceError):
 
 
 class ControlInProgressError(ExperimentStateError):
-    """Another control call holds the experiment; retrying the same request can succeed."""
+    """Another control call has the experiment's lease, so retrying the same request can succeed."""
 
     retryable = True
 
@@ -198,22 +198,15 @@ class ExperimentService:
         idempotency_key: str,
     ) -> StoredResponse:
         """Set the chosen variants (all by default) ACTIVE; the others keep their status."""
-
-        def plan(variants: Sequence[ExperimentVariant]) -> dict[str, AdSetStatus]:
-            chosen = _check_keys(
-                body.variants or [v.key for v in variants], variants, "activate_experiment"
-            )
-            return {key: AdSetStatus.ACTIVE for key in chosen}
-
-        return await self._control(
+        return await self._set_selected(
             session,
             workspace_id,
             account_id,
             experiment_id,
-            idempotency_key,
-            "activate_experiment",
             body,
-            plan,
+            idempotency_key,
+            AdSetStatus.ACTIVE,
+            "activate_experiment",
         )
 
     async def pause(
@@ -226,12 +219,31 @@ class ExperimentService:
         idempotency_key: str,
     ) -> StoredResponse:
         """Set the chosen variants (all by default) PAUSED."""
+        return await self._set_selected(
+            session,
+            workspace_id,
+            account_id,
+            experiment_id,
+            body,
+            idempotency_key,
+            AdSetStatus.PAUSED,
+            "pause_experiment",
+        )
 
+    async def _set_selected(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        account_id: int,
+        experiment_id: uuid.UUID,
+        body: VariantSelection,
+        idempotency_key: str,
+        status: AdSetStatus,
+        operation: str,
+    ) -> StoredResponse:
         def plan(variants: Sequence[ExperimentVariant]) -> dict[str, AdSetStatus]:
-            chosen = _check_keys(
-                body.variants or [v.key for v in variants], variants, "pause_experiment"
-            )
-            return {key: AdSetStatus.PAUSED for key in chosen}
+            chosen = _check_keys(body.variants or [v.key for v in variants], variants, operation)
+            return {key: status for key in chosen}
 
         return await self._control(
             session,
@@ -239,7 +251,7 @@ class ExperimentService:
             account_id,
             experiment_id,
             idempotency_key,
-            "pause_experiment",
+            operation,
             body,
             plan,
         )
