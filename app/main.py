@@ -80,7 +80,7 @@ async def validation_error_handler(request: Request, error: Exception) -> Respon
     fields = []
     for problem in error.errors():
         if problem.get("type") == "json_invalid":
-            # The location holds the character offset of the syntax error, not a field.
+            # The location contains the character offset of the syntax error, not a field.
             position = problem.get("loc", ("body", "?"))[-1]
             detail = problem.get("ctx", {}).get("error")
             fields.append(FieldError("body", f"invalid JSON at character {position}: {detail}"))

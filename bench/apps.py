@@ -45,7 +45,7 @@ async def bare_health() -> dict[str, str]:
 
 
 def service_with_ping() -> FastAPI:
-    """The real service with two more routes: `/bench/ping` (API key) and `/bench/open`."""
+    """Build the real service with two more routes: `/bench/ping` (API key) and `/bench/open`."""
     from app.main import create_default_app
 
     app = create_default_app()
@@ -62,7 +62,7 @@ def service_with_ping() -> FastAPI:
 
 
 def service_without_middleware() -> FastAPI:
-    """The same app and routes with the middleware stack removed, for the baseline."""
+    """Build the same app and routes without the middleware stack, for the baseline."""
     app = service_with_ping()
     app.user_middleware = []
     return app

@@ -267,7 +267,7 @@ class AnalyticsService:
         )
 
     async def check_readable(self, access: AccountAccess) -> None:
-        """Tell an empty report from missing access: LinkedIn answers both with no rows."""
+        """Tell an empty report from missing access: LinkedIn returns no rows for both."""
 
         async def call(token: str) -> Any:
             return await self.linkedin.get(
@@ -281,8 +281,8 @@ class AnalyticsService:
             await call_with_token(self.tokens, access, call)
         except (UpstreamPermissionError, NotFoundError) as error:
             raise UpstreamPermissionError(
-                f"LinkedIn returned no analytics for ad account {access.account_id} and refuses "
-                "to read the account; the connected member may have lost access to it",
+                f"LinkedIn returned no analytics for ad account {access.account_id} and rejects "
+                "reading the account; the connected member may have lost access to it",
                 operation="get_analytics",
                 upstream=error.upstream,
                 reason="no_access_to_account",

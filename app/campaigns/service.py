@@ -200,7 +200,7 @@ class CampaignService:
                 entity = await self._read(access, group_id)
             except ServiceError as error:
                 # The group exists now. Failing here would release the idempotency key, and a
-                # retry would create a second group, so answer with what was sent instead.
+                # retry would create a second group, so respond with what was sent instead.
                 logger.warning(
                     "campaign_group.read_after_create_failed",
                     extra={

@@ -48,7 +48,7 @@ def with_query(url: str, params: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class CallbackOutcome:
-    """Where to send the browser; `redirect_url` is None when there is nowhere safe to go."""
+    """The callback's result; `redirect_url` is None when no page is safe to redirect to."""
 
     redirect_url: str | None
     connected: bool

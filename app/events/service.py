@@ -60,7 +60,7 @@ async def list_events(
         for event in events
     ]
     # The cursor always points past what was returned, so a poller that reached the end keeps
-    # it and asks again later for what happened since.
+    # it and requests what happened since later.
     next_cursor = str(items[-1].id) if items else (cursor or "0")
     return EventPage(items=items, next_cursor=next_cursor, has_more=len(items) == limit)
 

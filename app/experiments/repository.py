@@ -117,7 +117,7 @@ async def update_experiment(session: AsyncSession, experiment_id: uuid.UUID, **v
 async def take_control_lease(
     session: AsyncSession, experiment_id: uuid.UUID, key: str, now: datetime, seconds: int
 ) -> bool:
-    """Claim the experiment for one control call; False while another call holds it."""
+    """Claim the experiment for one control call; False while another call has it."""
     result = await session.execute(
         update(Experiment)
         .where(

@@ -572,7 +572,7 @@ class LinkedInClient:
                     existing = await find_existing()
                 except ServiceError as lookup_error:
                     # The create may still have happened: keep it marked as sent, so the
-                    # idempotency store holds the key and a retry looks again first.
+                    # idempotency store keeps the key and a retry looks again first.
                     error.sent = True
                     error.message = (
                         f"{error.message}; looking for the entity afterwards "

@@ -39,7 +39,7 @@ class OAuthGrantError(ReconnectRequiredError):
 
 
 def parse_scopes(value: str | None) -> list[str]:
-    """LinkedIn separates scopes with spaces in token answers and commas in introspection."""
+    """LinkedIn separates scopes with spaces in token responses and commas in introspection."""
     if not value:
         return []
     return [scope for scope in value.replace(",", " ").split() if scope]
@@ -90,7 +90,7 @@ class OAuthClient:
         body = await self._post(operation, "/accessToken", form)
         if not isinstance(body, dict) or "access_token" not in body:
             raise UpstreamError(
-                f"LinkedIn's token endpoint answered without an access token ({operation})",
+                f"LinkedIn's token endpoint returned no access token ({operation})",
                 operation=operation,
             )
         refresh_token = body.get("refresh_token")
@@ -157,7 +157,7 @@ class OAuthClient:
             )
         else:
             failure = UpstreamError(
-                f"LinkedIn's OAuth server answered {response.status_code}: {description}",
+                f"LinkedIn's OAuth server returned HTTP {response.status_code}: {description}",
                 operation=operation,
                 upstream=upstream,
             )
